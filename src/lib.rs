@@ -1,0 +1,78 @@
+//! JSON Web Token authentication for [tower] services: axum, hyper, tonic.
+//!
+//! # Overview
+//!
+//! `tower-jwt-auth` turns the `header.payload.signature` string a client sends into typed,
+//! trusted claims, or into a precise reason for refusal. It is strict by default:
+//!
+//! * algorithms are bound to keys: a token's `alg` is compared against its key's single
+//!   algorithm, never used to choose one; `none` has no representation at all;
+//! * signatures are compared in constant time, HMAC keys are keyed once and never re-keyed;
+//! * `exp` is required, `nbf` and `iat` are checked, a NumericDate of the wrong type is a
+//!   refusal (never "absent"), `iss` and `aud` are required once configured;
+//! * tokens are capped in length (8 KiB) and refused on their alphabet and shape before any
+//!   decoding; base64url must be canonical; duplicate JSON members are refused;
+//! * `crit` and `b64: false` are refused, `typ` must be `JWT` or `at+jwt`;
+//! * `jku`, `x5u`, `jwk` and `x5c` are never used to find a key.
+//!
+//! ```
+//! use serde::{Deserialize, Serialize};
+//! use tower_jwt_auth::{AuthErrorKind, NumericDate, SigningKey, Validation};
+//!
+//! #[derive(Debug, Serialize, Deserialize)]
+//! struct Claims { sub: String, role: String, exp: i64 }
+//!
+//! let signing = SigningKey::hs256(b"an HS256 secret of 32 bytes or more")?;
+//! let validation = Validation::new();
+//!
+//! let exp = NumericDate::now().as_secs() + 900;
+//! let token = signing.sign(&Claims { sub: "alice".into(), role: "user".into(), exp })?;
+//! let claims: Claims = validation.verify(&token, &signing.verifying_key())?;
+//! assert_eq!(claims.role, "user");
+//!
+//! // An expired token says so.
+//! let old = signing.sign(&Claims { sub: "alice".into(), role: "user".into(), exp: 1 })?;
+//! let err = validation.verify::<Claims>(&old, &signing.verifying_key()).unwrap_err();
+//! assert_eq!(err.kind(), AuthErrorKind::Expired);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Feature flags
+//!
+//! | feature | default | what it adds |
+//! | --- | --- | --- |
+//! | `axum` | yes | the `Claims<T>` extractor (depends on `axum-core` only) |
+//! | `tracing` | no | one DEBUG event per refusal, target `tower_jwt_auth::rejection`; never the token |
+//! | `full` | no | all of the above |
+//!
+//! [tower]: https://docs.rs/tower
+
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
+mod algorithm;
+pub mod dangerous;
+mod error;
+mod key;
+mod token;
+mod validation;
+
+pub use self::algorithm::{Algorithm, UnknownAlgorithm};
+pub use self::error::{AuthError, AuthErrorKind, Claim, ConfigError, SignError};
+pub use self::key::{
+    resolver_fn, FnResolver, KeyError, KeyErrorKind, KeyQuery, KeyRef, KeyResolver, KeyRing, NeverPending,
+    Resolution, SigningKey, VerifyingKey,
+};
+pub use self::token::claims::{Audience, NumericDate, RegisteredClaims};
+pub use self::validation::{
+    Clock, SystemClock, Validation, Verification, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LEN,
+};

@@ -1,0 +1,229 @@
+//! The JOSE header (RFC 7515 §4): read once, borrowed from the decoded bytes.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+
+use super::json::{SeenKeys, Text};
+use crate::AuthErrorKind;
+
+/// The header members this crate acts on. `jku`, `x5u`, `jwk` and `x5c` are read past and never
+/// used to find a key.
+#[derive(Debug)]
+pub(crate) struct Header<'h> {
+    pub(crate) alg: Cow<'h, str>,
+    pub(crate) kid: Option<Cow<'h, str>>,
+    pub(crate) typ: Option<Cow<'h, str>>,
+    /// `crit` present, or `b64` other than `true` (RFC 7515 §4.1.11, RFC 7797).
+    pub(crate) critical: bool,
+}
+
+impl<'h> Header<'h> {
+    /// Parses a header: a JSON object with a string `alg`, no duplicate members, nothing after it.
+    pub(crate) fn parse(bytes: &'h [u8]) -> Result<Self, AuthErrorKind> {
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let header = HeaderSeed
+            .deserialize(&mut de)
+            .map_err(|_| AuthErrorKind::Malformed)?;
+        de.end().map_err(|_| AuthErrorKind::Malformed)?;
+        Ok(header)
+    }
+
+    /// Detaches the header from the bytes it was read from.
+    pub(crate) fn into_owned(self) -> Header<'static> {
+        Header {
+            alg: Cow::Owned(self.alg.into_owned()),
+            kid: self.kid.map(|k| Cow::Owned(k.into_owned())),
+            typ: self.typ.map(|t| Cow::Owned(t.into_owned())),
+            critical: self.critical,
+        }
+    }
+
+    /// Applies the header rules of the JWS layer: no critical extensions, a known algorithm.
+    pub(crate) fn check_jws(&self) -> Result<crate::Algorithm, AuthErrorKind> {
+        if self.critical {
+            return Err(AuthErrorKind::CriticalHeader);
+        }
+        crate::Algorithm::from_name(&self.alg).ok_or(AuthErrorKind::UnsupportedAlgorithm)
+    }
+
+    /// Applies the JWT rule for `typ`: absent, `JWT` or `at+jwt` (RFC 9068), case-insensitive,
+    /// with an optional `application/` prefix (RFC 7515 §4.1.9).
+    pub(crate) fn check_jwt_type(&self) -> Result<(), AuthErrorKind> {
+        match &self.typ {
+            None => Ok(()),
+            Some(typ) if is_access_token_type(typ) => Ok(()),
+            Some(_) => Err(AuthErrorKind::InvalidTokenType),
+        }
+    }
+}
+
+fn is_access_token_type(typ: &str) -> bool {
+    let bare = match typ.get(..12) {
+        Some(prefix) if prefix.eq_ignore_ascii_case("application/") => typ.get(12..).unwrap_or(""),
+        _ => typ,
+    };
+    bare.eq_ignore_ascii_case("JWT") || bare.eq_ignore_ascii_case("at+jwt")
+}
+
+struct HeaderSeed;
+
+impl<'de> DeserializeSeed<'de> for HeaderSeed {
+    type Value = Header<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for HeaderSeed {
+    type Value = Header<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JOSE header object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut seen = SeenKeys::new();
+        let mut alg = None;
+        let mut kid = None;
+        let mut typ = None;
+        let mut critical = false;
+        while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
+            match key.as_ref() {
+                "alg" => alg = Some(map.next_value::<Text<'de>>()?.0),
+                "kid" => kid = Some(map.next_value::<Text<'de>>()?.0),
+                "typ" => typ = Some(map.next_value::<Text<'de>>()?.0),
+                "crit" => {
+                    map.next_value::<IgnoredAny>()?;
+                    critical = true;
+                }
+                "b64" => {
+                    if !map.next_value::<B64>()?.0 {
+                        critical = true;
+                    }
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            if !seen.insert(key) {
+                return Err(de::Error::custom("duplicate header member"));
+            }
+        }
+        let alg = alg.ok_or_else(|| de::Error::missing_field("alg"))?;
+        Ok(Header {
+            alg,
+            kid,
+            typ,
+            critical,
+        })
+    }
+}
+
+/// `b64`: `true` is the default meaning; anything else asks for RFC 7797 processing.
+struct B64(bool);
+
+impl<'de> serde::Deserialize<'de> for B64 {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Self(matches!(
+            serde_json::Value::deserialize(d)?,
+            serde_json::Value::Bool(true)
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(json: &str) -> Result<Header<'_>, AuthErrorKind> {
+        Header::parse(json.as_bytes())
+    }
+
+    #[test]
+    fn a_plain_header_is_read() {
+        let h = parse(r#"{"alg":"HS256","typ":"JWT","kid":"k1"}"#).unwrap();
+        assert_eq!(h.alg, "HS256");
+        assert_eq!(h.kid.as_deref(), Some("k1"));
+        assert!(!h.critical);
+        assert!(h.check_jwt_type().is_ok());
+    }
+
+    #[test]
+    fn the_header_must_be_an_object_with_a_string_alg() {
+        for bad in [
+            r#"["HS256"]"#,
+            r#""HS256""#,
+            "{}",
+            r#"{"alg":1}"#,
+            r#"{"alg":null}"#,
+            r#"{"alg":"HS256"} x"#,
+            "",
+            r#"{"alg":"HS256","kid":5}"#,
+        ] {
+            assert_eq!(parse(bad).unwrap_err(), AuthErrorKind::Malformed, "{bad}");
+        }
+    }
+
+    #[test]
+    fn duplicate_members_are_refused_even_when_escaped() {
+        assert!(parse(r#"{"alg":"HS256","alg":"none"}"#).is_err());
+        assert!(parse(r#"{"alg":"HS256","\u0061lg":"none"}"#).is_err());
+        assert!(parse(r#"{"alg":"HS256","x":1,"x":2}"#).is_err());
+    }
+
+    #[test]
+    fn crit_and_b64_false_are_critical() {
+        assert!(parse(r#"{"alg":"HS256","crit":["exp"]}"#).unwrap().critical);
+        assert!(parse(r#"{"alg":"HS256","b64":false}"#).unwrap().critical);
+        assert!(!parse(r#"{"alg":"HS256","b64":true}"#).unwrap().critical);
+        assert_eq!(
+            parse(r#"{"alg":"HS256","crit":[]}"#).unwrap().check_jws(),
+            Err(AuthErrorKind::CriticalHeader)
+        );
+    }
+
+    #[test]
+    fn typ_accepts_jwt_and_at_jwt_only() {
+        for ok in [
+            "JWT",
+            "jwt",
+            "application/jwt",
+            "APPLICATION/JWT",
+            "at+jwt",
+            "application/at+jwt",
+            "AT+JWT",
+        ] {
+            let json = format!(r#"{{"alg":"HS256","typ":"{ok}"}}"#);
+            assert!(parse(&json).unwrap().check_jwt_type().is_ok(), "{ok}");
+        }
+        for bad in [
+            "JOSE",
+            "refresh+jwt",
+            "",
+            "application/",
+            "JWT ",
+            "dpop+jwt",
+            "application/json",
+        ] {
+            let json = format!(r#"{{"alg":"HS256","typ":"{bad}"}}"#);
+            assert_eq!(
+                parse(&json).unwrap().check_jwt_type(),
+                Err(AuthErrorKind::InvalidTokenType),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn none_is_an_unsupported_algorithm() {
+        for alg in ["none", "NONE", "None"] {
+            let json = format!(r#"{{"alg":"{alg}"}}"#);
+            assert_eq!(
+                parse(&json).unwrap().check_jws(),
+                Err(AuthErrorKind::UnsupportedAlgorithm)
+            );
+        }
+    }
+}
