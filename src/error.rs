@@ -100,6 +100,42 @@ pub enum AuthErrorKind {
 }
 
 impl AuthErrorKind {
+    /// Every kind, for building tables.
+    pub(crate) const ALL: &'static [Self] = &[
+        Self::MissingToken,
+        Self::InvalidRequest,
+        Self::TooLarge,
+        Self::Malformed,
+        Self::UnsupportedAlgorithm,
+        Self::AlgorithmMismatch,
+        Self::CriticalHeader,
+        Self::InvalidTokenType,
+        Self::UnknownKey,
+        Self::InvalidSignature,
+        Self::Expired,
+        Self::NotYetValid,
+        Self::IssuedInFuture,
+        Self::TooOld,
+        Self::InvalidIssuer,
+        Self::InvalidAudience,
+        Self::UnexpectedAudience,
+        Self::MissingClaim(Claim::Exp),
+        Self::MissingClaim(Claim::Nbf),
+        Self::MissingClaim(Claim::Iat),
+        Self::MissingClaim(Claim::Iss),
+        Self::MissingClaim(Claim::Aud),
+        Self::MissingClaim(Claim::Sub),
+        Self::InvalidClaimType(Claim::Exp),
+        Self::InvalidClaimType(Claim::Nbf),
+        Self::InvalidClaimType(Claim::Iat),
+        Self::InvalidClaimType(Claim::Iss),
+        Self::InvalidClaimType(Claim::Aud),
+        Self::InvalidClaimType(Claim::Sub),
+        Self::InvalidClaims,
+        Self::InsufficientScope,
+        Self::KeyUnavailable,
+    ];
+
     /// A short, fixed, lower-case phrase describing the refusal; safe inside an RFC 6750
     /// `error_description` (no quotes or backslashes) and never containing token material.
     #[must_use]
@@ -313,30 +349,7 @@ mod tests {
 
     #[test]
     fn every_description_is_safe_inside_a_quoted_string() {
-        let kinds = [
-            AuthErrorKind::MissingToken,
-            AuthErrorKind::InvalidRequest,
-            AuthErrorKind::TooLarge,
-            AuthErrorKind::Malformed,
-            AuthErrorKind::UnsupportedAlgorithm,
-            AuthErrorKind::AlgorithmMismatch,
-            AuthErrorKind::CriticalHeader,
-            AuthErrorKind::InvalidTokenType,
-            AuthErrorKind::UnknownKey,
-            AuthErrorKind::InvalidSignature,
-            AuthErrorKind::Expired,
-            AuthErrorKind::NotYetValid,
-            AuthErrorKind::IssuedInFuture,
-            AuthErrorKind::TooOld,
-            AuthErrorKind::InvalidIssuer,
-            AuthErrorKind::InvalidAudience,
-            AuthErrorKind::UnexpectedAudience,
-            AuthErrorKind::MissingClaim(Claim::Exp),
-            AuthErrorKind::InvalidClaimType(Claim::Aud),
-            AuthErrorKind::InvalidClaims,
-            AuthErrorKind::InsufficientScope,
-            AuthErrorKind::KeyUnavailable,
-        ];
+        let kinds = AuthErrorKind::ALL.iter().copied();
         for kind in kinds {
             let d = kind.description();
             assert!(!d.is_empty());

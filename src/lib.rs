@@ -60,18 +60,37 @@
 )]
 
 mod algorithm;
+mod authorize;
+mod claims;
 pub mod dangerous;
 mod error;
+#[cfg(feature = "axum")]
+mod extract;
+mod future;
 mod key;
+mod layer;
+mod rejection;
+mod service;
+mod source;
 mod token;
 mod validation;
 
 pub use self::algorithm::{Algorithm, UnknownAlgorithm};
+pub use self::authorize::{RequireClaims, RequireClaimsLayer, Scopes};
+pub use self::claims::Claims;
 pub use self::error::{AuthError, AuthErrorKind, Claim, ConfigError, SignError};
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub use self::extract::MissingClaims;
+pub use self::future::ResponseFuture;
 pub use self::key::{
     resolver_fn, FnResolver, KeyError, KeyErrorKind, KeyQuery, KeyRef, KeyResolver, KeyRing, NeverPending,
     Resolution, SigningKey, VerifyingKey,
 };
+pub use self::layer::JwtAuthLayer;
+pub use self::rejection::{DefaultRejection, RejectionResponse};
+pub use self::service::JwtAuth;
+pub use self::source::TokenSource;
 pub use self::token::claims::{Audience, NumericDate, RegisteredClaims};
 pub use self::validation::{
     Clock, SystemClock, Validation, Verification, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LEN,

@@ -1,0 +1,511 @@
+//! A protected axum API: login → token → protected calls, with 401 and 403 done right.
+//!
+//! Run with
+//!
+//! ```sh
+//! cargo run --example server
+//! ```
+//!
+//! With no configuration it makes a random HS256 secret for the run and prints a ready token and
+//! curl lines. Environment (all optional):
+//!
+//! | variable | meaning | default |
+//! | --- | --- | --- |
+//! | `JWT_SECRET` | HS256 secret (UTF-8, at least 32 bytes) | random, printed |
+//! | `JWT_ISSUER` | tokens must carry this `iss`; issued tokens carry it | none |
+//! | `JWT_AUDIENCE` | tokens must carry this `aud`; issued tokens carry it | none |
+//! | `BIND` | listen address | `127.0.0.1:3000` |
+//!
+//! Routes: `GET /health` (open), `POST /login` (`{"username","password"}`; demo users `alice` /
+//! `alice-password` with role `user`, `admin` / `admin-password` with role `admin`), `GET /me`
+//! (any valid token), `GET /admin` (role `admin`, else 403).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::header::AUTHORIZATION;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_jwt_auth::{
+    AuthError, Claims, JwtAuthLayer, NumericDate, RequireClaimsLayer, SigningKey, Validation,
+};
+
+/// Access tokens live 15 minutes.
+const ACCESS_TOKEN_TTL: i64 = 15 * 60;
+
+/// The server's settings, read from the environment by [`Config::from_env`].
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The HS256 secret.
+    pub secret: String,
+    /// Required and issued `iss`.
+    pub issuer: Option<String>,
+    /// Required and issued `aud`.
+    pub audience: Option<String>,
+}
+
+impl Config {
+    /// Reads `JWT_SECRET`, `JWT_ISSUER` and `JWT_AUDIENCE`; the bool says whether the secret was
+    /// generated.
+    fn from_env() -> (Self, bool) {
+        let non_empty = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let (secret, generated) = match non_empty("JWT_SECRET") {
+            Some(secret) => (secret, false),
+            None => (random_b64(32), true),
+        };
+        let config = Self {
+            secret,
+            issuer: non_empty("JWT_ISSUER"),
+            audience: non_empty("JWT_AUDIENCE"),
+        };
+        (config, generated)
+    }
+}
+
+/// The claims this server issues and reads.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct UserClaims {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sub: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    role: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    iat: Option<NumericDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    exp: Option<NumericDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    jti: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    iss: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    aud: Option<String>,
+}
+
+struct AppState {
+    signing: SigningKey,
+    config: Config,
+    users: Vec<User>,
+    /// Verified against when the user is unknown, so both failures cost the same.
+    dummy_hash: String,
+}
+
+struct User {
+    name: &'static str,
+    role: &'static str,
+    password_hash: String,
+}
+
+/// Builds the application. Fails on a configuration error (such as a secret under 32 bytes).
+pub fn app(config: Config) -> Result<Router, Box<dyn std::error::Error + Send + Sync>> {
+    let signing = SigningKey::hs256(config.secret.as_bytes())?;
+    let mut validation = Validation::new().leeway(Duration::from_secs(30));
+    if let Some(iss) = &config.issuer {
+        validation = validation.issuer(iss.as_str())?;
+    }
+    if let Some(aud) = &config.audience {
+        validation = validation.audience(aud.as_str())?;
+    }
+    const REALM: &str = "tower-jwt-auth example";
+    let auth = JwtAuthLayer::<UserClaims>::new(signing.verifying_key())
+        .validation(validation)
+        .realm(REALM)?
+        .with_rejection(json_rejection);
+    let admin_only = RequireClaimsLayer::equals(|c: &UserClaims| c.role.as_deref().unwrap_or(""), "admin")
+        .realm(REALM)?
+        .with_rejection(json_rejection);
+
+    let state = Arc::new(AppState {
+        signing,
+        config,
+        users: vec![
+            User {
+                name: "alice",
+                role: "user",
+                password_hash: hash_password("alice-password")?,
+            },
+            User {
+                name: "admin",
+                role: "admin",
+                password_hash: hash_password("admin-password")?,
+            },
+        ],
+        dummy_hash: hash_password(&random_b64(16))?,
+    });
+
+    let protected = Router::new()
+        .route("/me", get(me))
+        .route("/admin", get(admin).route_layer(admin_only))
+        // `route_layer`: only matched routes need a token, so unknown paths stay 404.
+        .route_layer(auth);
+
+    Ok(Router::new()
+        .route("/health", get(|| async { Json(json!({ "status": "ok" })) }))
+        .route("/login", post(login))
+        .merge(protected)
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(16 * 1024))
+        // Marks the token as sensitive so that logging layers redact it.
+        .layer(SetSensitiveRequestHeadersLayer::new([AUTHORIZATION])))
+}
+
+/// Rejections as JSON; the middleware keeps the status and the `WWW-Authenticate` challenge.
+fn json_rejection(error: &AuthError) -> Response<Body> {
+    let code = error.kind().error_code().unwrap_or(match error.status() {
+        StatusCode::SERVICE_UNAVAILABLE => "temporarily_unavailable",
+        _ => "unauthorized",
+    });
+    Json(json!({ "error": code, "error_description": error.description() })).into_response()
+}
+
+async fn me(Claims(claims): Claims<UserClaims>) -> Json<UserClaims> {
+    Json(claims)
+}
+
+async fn admin(Claims(claims): Claims<UserClaims>) -> Json<serde_json::Value> {
+    Json(json!({ "message": "welcome, admin", "sub": claims.sub }))
+}
+
+#[derive(Deserialize)]
+struct LoginRequest {
+    username: String,
+    password: String,
+}
+
+async fn login(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
+    let Ok(request) = serde_json::from_slice::<LoginRequest>(&body) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "expected JSON {\"username\", \"password\"}",
+        );
+    };
+    let checker = Arc::clone(&state);
+    // Argon2 is deliberately slow: keep it off the async workers.
+    let verified = tokio::task::spawn_blocking(move || {
+        let user = checker.users.iter().find(|u| u.name == request.username);
+        // Unknown users are checked against a dummy hash: same answer, similar time.
+        let hash = user.map_or(checker.dummy_hash.as_str(), |u| u.password_hash.as_str());
+        let ok = verify_password(&request.password, hash);
+        user.filter(|_| ok).map(|u| (u.name, u.role))
+    })
+    .await;
+    let Ok(Some((name, role))) = verified else {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_grant",
+            "wrong username or password",
+        );
+    };
+    match issue_token(&state, name, role) {
+        Ok(token) => Json(json!({
+            "access_token": token,
+            "token_type": "Bearer",
+            "expires_in": ACCESS_TOKEN_TTL,
+        }))
+        .into_response(),
+        Err(_) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "could not issue a token",
+        ),
+    }
+}
+
+fn issue_token(state: &AppState, sub: &str, role: &str) -> Result<String, tower_jwt_auth::SignError> {
+    let now = NumericDate::now().as_secs();
+    state.signing.sign(&UserClaims {
+        sub: Some(sub.to_owned()),
+        role: Some(role.to_owned()),
+        iat: Some(NumericDate::from_secs(now)),
+        exp: Some(NumericDate::from_secs(now + ACCESS_TOKEN_TTL)),
+        jti: Some(random_b64(16)),
+        iss: state.config.issuer.clone(),
+        aud: state.config.audience.clone(),
+    })
+}
+
+fn error(status: StatusCode, code: &str, description: &str) -> Response {
+    (
+        status,
+        Json(json!({ "error": code, "error_description": description })),
+    )
+        .into_response()
+}
+
+fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
+    let mut salt = [0u8; 16];
+    getrandom::getrandom(&mut salt).map_err(|_| argon2::password_hash::Error::Crypto)?;
+    let salt = SaltString::encode_b64(&salt)?;
+    Ok(Argon2::default()
+        .hash_password(password.as_bytes(), &salt)?
+        .to_string())
+}
+
+fn verify_password(password: &str, phc: &str) -> bool {
+    PasswordHash::new(phc)
+        .map(|hash| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &hash)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+fn random_b64(bytes: usize) -> String {
+    use base64::Engine as _;
+    let mut buf = vec![0u8; bytes];
+    // The OS random source does not fail on supported platforms; fall back loudly if it does.
+    if getrandom::getrandom(&mut buf).is_err() {
+        eprintln!("warning: the OS random source failed");
+        std::process::exit(1);
+    }
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
+}
+
+#[tokio::main]
+async fn main() {
+    let (config, generated) = Config::from_env();
+    if generated {
+        println!("JWT_SECRET is not set: generated a random HS256 secret for this run:");
+        println!("  JWT_SECRET={}", config.secret);
+    }
+    let bind = std::env::var("BIND").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
+    let addr: SocketAddr = match bind.parse() {
+        Ok(addr) => addr,
+        Err(e) => {
+            eprintln!("error: BIND={bind:?} is not a socket address: {e}");
+            std::process::exit(2);
+        }
+    };
+    let state_config = config.clone();
+    let router = match app(config) {
+        Ok(router) => router,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(2);
+        }
+    };
+    let listener = match tokio::net::TcpListener::bind(addr).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!("error: cannot listen on {addr}: {e}");
+            std::process::exit(1);
+        }
+    };
+    let base = format!("http://{}", listener.local_addr().unwrap_or(addr));
+    print_quick_start(&state_config, &base);
+    if let Err(e) = axum::serve(listener, router)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+    {
+        eprintln!("error: {e}");
+    }
+}
+
+fn print_quick_start(config: &Config, base: &str) {
+    println!("listening on {base}");
+    if let Ok(key) = SigningKey::hs256(config.secret.as_bytes()) {
+        let state = AppState {
+            signing: key,
+            config: config.clone(),
+            users: Vec::new(),
+            dummy_hash: String::new(),
+        };
+        if let (Ok(user), Ok(admin)) = (
+            issue_token(&state, "alice", "user"),
+            issue_token(&state, "admin", "admin"),
+        ) {
+            println!("\nA token for alice (role user), valid 15 minutes:\n  {user}\n");
+            println!("Try:");
+            println!("  curl -i {base}/me -H 'Authorization: Bearer {user}'");
+            println!("  curl -i {base}/admin -H 'Authorization: Bearer {user}'    # 403: alice is not admin");
+            println!("  curl -i {base}/admin -H 'Authorization: Bearer {admin}'");
+            println!("  curl -i {base}/me                                          # 401: no token");
+            println!(
+                "  curl -i {base}/login -H 'content-type: application/json' -d '{{\"username\":\"admin\",\"password\":\"admin-password\"}}'"
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::{header, Request};
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    const SECRET: &str = "test-secret-that-is-at-least-32-bytes-long";
+
+    fn config(issuer: Option<&str>, audience: Option<&str>) -> Config {
+        Config {
+            secret: SECRET.into(),
+            issuer: issuer.map(Into::into),
+            audience: audience.map(Into::into),
+        }
+    }
+
+    async fn send(app: &Router, req: Request<Body>) -> (StatusCode, header::HeaderMap, serde_json::Value) {
+        let response = app.clone().oneshot(req).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+        (status, headers, json)
+    }
+
+    fn login_request(body: &str) -> Request<Body> {
+        Request::post("/login")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_owned()))
+            .unwrap()
+    }
+
+    fn get(path: &str, token: Option<&str>) -> Request<Body> {
+        let mut req = Request::get(path);
+        if let Some(token) = token {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        req.body(Body::empty()).unwrap()
+    }
+
+    async fn login(app: &Router, user: &str, password: &str) -> String {
+        let (status, _, json) = send(
+            app,
+            login_request(&format!(r#"{{"username":"{user}","password":"{password}"}}"#)),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(json["token_type"], "Bearer");
+        assert_eq!(json["expires_in"], ACCESS_TOKEN_TTL);
+        json["access_token"].as_str().unwrap().to_owned()
+    }
+
+    #[tokio::test]
+    async fn health_needs_no_token() {
+        let app = app(config(None, None)).unwrap();
+        let (status, _, _) = send(&app, get("/health", None)).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn login_then_me_returns_sub_and_role() {
+        let app = app(config(None, None)).unwrap();
+        let token = login(&app, "alice", "alice-password").await;
+        let (status, _, json) = send(&app, get("/me", Some(&token))).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(json["sub"], "alice");
+        assert_eq!(json["role"], "user");
+    }
+
+    #[tokio::test]
+    async fn admin_route_answers_403_for_users_and_200_for_admins() {
+        let app = app(config(None, None)).unwrap();
+        let user = login(&app, "alice", "alice-password").await;
+        let (status, headers, json) = send(&app, get("/admin", Some(&user))).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(
+            headers[header::WWW_AUTHENTICATE],
+            "Bearer realm=\"tower-jwt-auth example\", error=\"insufficient_scope\""
+        );
+        assert_eq!(json["error"], "insufficient_scope");
+        let admin = login(&app, "admin", "admin-password").await;
+        let (status, _, _) = send(&app, get("/admin", Some(&admin))).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn missing_and_bad_tokens_get_401_with_a_challenge() {
+        let app = app(config(None, None)).unwrap();
+        let (status, headers, _) = send(&app, get("/me", None)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            headers[header::WWW_AUTHENTICATE],
+            "Bearer realm=\"tower-jwt-auth example\""
+        );
+        let (status, headers, json) = send(&app, get("/admin", Some("a.b.c"))).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert!(headers[header::WWW_AUTHENTICATE]
+            .to_str()
+            .unwrap()
+            .contains("error=\"invalid_token\""));
+        assert_eq!(json["error"], "invalid_token");
+    }
+
+    #[tokio::test]
+    async fn wrong_password_and_unknown_user_get_the_same_401() {
+        let app = app(config(None, None)).unwrap();
+        let wrong = send(&app, login_request(r#"{"username":"alice","password":"nope"}"#)).await;
+        let unknown = send(&app, login_request(r#"{"username":"mallory","password":"nope"}"#)).await;
+        assert_eq!(wrong.0, StatusCode::UNAUTHORIZED);
+        assert_eq!(wrong.0, unknown.0);
+        assert_eq!(wrong.2, unknown.2);
+    }
+
+    #[tokio::test]
+    async fn malformed_login_json_gets_400() {
+        let app = app(config(None, None)).unwrap();
+        let nested = format!("{}{}", "[".repeat(5_000), "]".repeat(5_000));
+        for body in ["{", "[]", r#"{"username":"alice"}"#, "", nested.as_str()] {
+            let (status, _, _) = send(&app, login_request(body)).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{body:.40}");
+        }
+        let huge = "x".repeat(64 * 1024);
+        let (status, _, _) = send(&app, login_request(&huge)).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    }
+
+    #[tokio::test]
+    async fn issuer_and_audience_are_issued_and_enforced() {
+        let app = app(config(Some("https://issuer.example"), Some("example-api"))).unwrap();
+        let token = login(&app, "alice", "alice-password").await;
+        let (status, _, json) = send(&app, get("/me", Some(&token))).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(json["iss"], "https://issuer.example");
+        assert_eq!(json["aud"], "example-api");
+        // A token from a server without iss/aud is refused here.
+        let plain = login(&app_without_iss_aud(), "alice", "alice-password").await;
+        let (status, _, json) = send(&app, get("/me", Some(&plain))).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(json["error_description"], "missing iss claim");
+    }
+
+    fn app_without_iss_aud() -> Router {
+        app(config(None, None)).unwrap()
+    }
+
+    #[tokio::test]
+    async fn oversized_tokens_are_refused_without_a_5xx() {
+        let app = app(config(None, None)).unwrap();
+        let huge = "a".repeat(100 * 1024);
+        let (status, _, json) = send(&app, get("/me", Some(&huge))).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(json["error_description"], "token too large");
+    }
+
+    #[tokio::test]
+    async fn unknown_paths_stay_404() {
+        let app = app(config(None, None)).unwrap();
+        let (status, _, _) = send(&app, get("/nope", None)).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+
+    #[test]
+    fn a_short_secret_is_a_configuration_error() {
+        let mut c = config(None, None);
+        c.secret = "short".into();
+        assert!(app(c).is_err());
+    }
+}

@@ -1,0 +1,326 @@
+//! Per-route authorization: [`RequireClaimsLayer`] answers 403 when verified claims lack what a
+//! route needs.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::{HeaderValue, Request, Response};
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::future::ResponseFuture;
+use crate::rejection::{challenge, check_quoted, respond};
+use crate::{AuthError, AuthErrorKind, Claims, ConfigError, DefaultRejection, RejectionResponse};
+
+/// Requires the verified [`Claims<T>`] of a request to satisfy a predicate.
+///
+/// Apply it with `route_layer` **inside** (after) [`JwtAuthLayer`](crate::JwtAuthLayer):
+///
+/// | situation | status | `WWW-Authenticate` |
+/// | --- | --- | --- |
+/// | no claims (auth layer missing, or optional mode without a token) | 401 | `Bearer` |
+/// | predicate false | 403 | `Bearer error="insufficient_scope"` (+ `scope="..."` for [`scopes`](Self::scopes)) |
+///
+/// ```
+/// use axum::{routing::get, Router};
+/// use tower_jwt_auth::{JwtAuthLayer, RequireClaimsLayer, Scopes};
+///
+/// #[derive(Clone, serde::Deserialize)]
+/// struct MyClaims { sub: String, role: String, #[serde(default)] scope: Scopes }
+///
+/// let app: Router = Router::new()
+///     .route("/admin", get(|| async { "hello, admin" }))
+///     .route_layer(RequireClaimsLayer::equals(|c: &MyClaims| c.role.as_str(), "admin"))
+///     .route("/orders", get(|| async { "orders" }))
+///     .route_layer(RequireClaimsLayer::scopes(["orders:read"], |c: &MyClaims| &c.scope)?)
+///     .route_layer(JwtAuthLayer::<MyClaims>::hs256(b"a secret of at least thirty-two bytes!")?);
+/// # Ok::<(), tower_jwt_auth::ConfigError>(())
+/// ```
+#[must_use]
+pub struct RequireClaimsLayer<T, P, R = DefaultRejection> {
+    shared: Arc<Shared<P>>,
+    rejection: Arc<R>,
+    _claims: PhantomData<fn() -> T>,
+}
+
+struct Shared<P> {
+    predicate: P,
+    scope: Option<Box<str>>,
+    forbidden: Option<HeaderValue>,
+    unauthorized: Option<HeaderValue>,
+}
+
+impl<T, P, R> Clone for RequireClaimsLayer<T, P, R> {
+    fn clone(&self) -> Self {
+        Self {
+            shared: Arc::clone(&self.shared),
+            rejection: Arc::clone(&self.rejection),
+            _claims: PhantomData,
+        }
+    }
+}
+
+impl<T, P, R> fmt::Debug for RequireClaimsLayer<T, P, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequireClaimsLayer")
+            .field("predicate", &"<fn>")
+            .field("challenge", &self.shared.forbidden)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T, P> RequireClaimsLayer<T, P>
+where
+    P: Fn(&T) -> bool,
+{
+    /// Requires `predicate` to hold for the claims.
+    pub fn new(predicate: P) -> Self {
+        Self::build(predicate, None)
+    }
+
+    fn build(predicate: P, scope: Option<&str>) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                predicate,
+                scope: scope.map(Into::into),
+                forbidden: challenge(None, AuthErrorKind::InsufficientScope, scope),
+                unauthorized: challenge(None, AuthErrorKind::MissingToken, None),
+            }),
+            rejection: Arc::new(DefaultRejection),
+            _claims: PhantomData,
+        }
+    }
+}
+
+impl<T> RequireClaimsLayer<T, ()> {
+    /// Requires the string claim read by `get` to equal `value` (e.g. `role == "admin"`).
+    pub fn equals<G>(get: G, value: impl Into<String>) -> RequireClaimsLayer<T, impl Fn(&T) -> bool>
+    where
+        G: for<'a> Fn(&'a T) -> &'a str,
+    {
+        let value: String = value.into();
+        RequireClaimsLayer::new(move |claims: &T| get(claims) == value)
+    }
+
+    /// Requires the list claim read by `get` to contain `value` (e.g. `"admin"` in `roles`).
+    pub fn contains<G>(get: G, value: impl Into<String>) -> RequireClaimsLayer<T, impl Fn(&T) -> bool>
+    where
+        G: for<'a> Fn(&'a T) -> &'a [String],
+    {
+        let value: String = value.into();
+        RequireClaimsLayer::new(move |claims: &T| get(claims).iter().any(|v| *v == value))
+    }
+
+    /// Requires every scope of `required` in the claims' [`Scopes`] (RFC 9068 `scope`, or an
+    /// `scp` array); the 403 challenge names them in `scope="..."`.
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidHeaderValue`] for a scope that cannot be sent in the challenge
+    /// (RFC 6749 §3.3 allows printable ASCII except space, `"` and `\`).
+    pub fn scopes<G, I>(
+        required: I,
+        get: G,
+    ) -> Result<RequireClaimsLayer<T, impl Fn(&T) -> bool>, ConfigError>
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+        G: for<'a> Fn(&'a T) -> &'a Scopes,
+    {
+        let required: Vec<String> = required.into_iter().map(Into::into).collect();
+        for scope in &required {
+            if scope.is_empty() || scope.contains(' ') {
+                return Err(ConfigError::InvalidHeaderValue("scope"));
+            }
+            check_quoted("scope", scope)?;
+        }
+        let joined = required.join(" ");
+        let predicate = move |claims: &T| {
+            let granted = get(claims);
+            required.iter().all(|s| granted.contains(s))
+        };
+        Ok(RequireClaimsLayer::build(predicate, Some(&joined)))
+    }
+}
+
+impl<T, P, R> RequireClaimsLayer<T, P, R> {
+    /// The `realm` of the `WWW-Authenticate` challenges (use the same as the
+    /// [`JwtAuthLayer`](crate::JwtAuthLayer)'s). Default: none.
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidHeaderValue`] for characters that cannot be sent in a quoted string.
+    ///
+    /// Configure the layer before cloning it: on a clone this fails with
+    /// [`ConfigError::OutOfRange`].
+    pub fn realm(mut self, realm: &str) -> Result<Self, ConfigError> {
+        check_quoted("realm", realm)?;
+        let shared = Arc::get_mut(&mut self.shared).ok_or(ConfigError::OutOfRange("realm after clone"))?;
+        shared.forbidden = challenge(
+            Some(realm),
+            AuthErrorKind::InsufficientScope,
+            shared.scope.as_deref(),
+        );
+        shared.unauthorized = challenge(Some(realm), AuthErrorKind::MissingToken, None);
+        Ok(self)
+    }
+
+    /// Builds rejection responses with `rejection`; see [`JwtAuthLayer::with_rejection`](crate::JwtAuthLayer::with_rejection).
+    pub fn with_rejection<R2>(self, rejection: R2) -> RequireClaimsLayer<T, P, R2> {
+        RequireClaimsLayer {
+            shared: self.shared,
+            rejection: Arc::new(rejection),
+            _claims: PhantomData,
+        }
+    }
+}
+
+impl<S, T, P, R> Layer<S> for RequireClaimsLayer<T, P, R> {
+    type Service = RequireClaims<S, T, P, R>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RequireClaims {
+            inner,
+            shared: Arc::clone(&self.shared),
+            rejection: Arc::clone(&self.rejection),
+            _claims: PhantomData,
+        }
+    }
+}
+
+/// The service made by [`RequireClaimsLayer`].
+#[must_use]
+pub struct RequireClaims<S, T, P, R = DefaultRejection> {
+    inner: S,
+    shared: Arc<Shared<P>>,
+    rejection: Arc<R>,
+    _claims: PhantomData<fn() -> T>,
+}
+
+impl<S: Clone, T, P, R> Clone for RequireClaims<S, T, P, R> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            shared: Arc::clone(&self.shared),
+            rejection: Arc::clone(&self.rejection),
+            _claims: PhantomData,
+        }
+    }
+}
+
+impl<S: fmt::Debug, T, P, R> fmt::Debug for RequireClaims<S, T, P, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequireClaims")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, T, P, R> RequireClaims<S, T, P, R> {
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Consumes the middleware, returning the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S, T, P, R, ReqBody, ResBody> Service<Request<ReqBody>> for RequireClaims<S, T, P, R>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    T: Send + Sync + 'static,
+    P: Fn(&T) -> bool,
+    R: RejectionResponse<ResBody>,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future, ResBody, S::Error>;
+
+    #[inline]
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        let (kind, challenge) = match req.extensions().get::<Claims<T>>() {
+            Some(Claims(claims)) if (self.shared.predicate)(claims) => {
+                return ResponseFuture::inner(self.inner.call(req));
+            }
+            Some(_) => (AuthErrorKind::InsufficientScope, self.shared.forbidden.as_ref()),
+            None => (AuthErrorKind::MissingToken, self.shared.unauthorized.as_ref()),
+        };
+        ResponseFuture::rejected(respond(&*self.rejection, AuthError::new(kind), challenge))
+    }
+}
+
+/// OAuth scopes: from a space-delimited string (RFC 6749 §3.3, RFC 9068 `scope`) or an array of
+/// strings (the `scp` claim of some providers). A missing claim is no scopes (`#[serde(default)]`).
+///
+/// ```
+/// use tower_jwt_auth::Scopes;
+///
+/// let s: Scopes = serde_json::from_str(r#""orders:read orders:write""#).unwrap();
+/// assert!(s.contains("orders:write"));
+/// let a: Scopes = serde_json::from_str(r#"["orders:read"]"#).unwrap();
+/// assert!(a.contains("orders:read") && !a.contains("orders:write"));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Scopes(Vec<String>);
+
+impl Scopes {
+    /// Whether `scope` was granted.
+    #[must_use]
+    pub fn contains(&self, scope: &str) -> bool {
+        self.0.iter().any(|s| s == scope)
+    }
+
+    /// The granted scopes.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(String::as_str)
+    }
+}
+
+impl<S: Into<String>> FromIterator<S> for Scopes {
+    fn from_iter<I: IntoIterator<Item = S>>(iter: I) -> Self {
+        Self(iter.into_iter().map(Into::into).collect())
+    }
+}
+
+impl Serialize for Scopes {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0.join(" "))
+    }
+}
+
+impl<'de> Deserialize<'de> for Scopes {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Scopes;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a space-delimited string or an array of strings")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Scopes, E> {
+                Ok(v.split(' ').filter(|s| !s.is_empty()).collect())
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Scopes, A::Error> {
+                let mut all = Vec::new();
+                while let Some(s) = seq.next_element::<String>()? {
+                    all.push(s);
+                }
+                Ok(Scopes(all))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}

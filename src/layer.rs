@@ -1,0 +1,179 @@
+//! [`JwtAuthLayer`]: configuration of the authentication middleware.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use tower_layer::Layer;
+
+use crate::rejection::Challenges;
+use crate::{ConfigError, DefaultRejection, JwtAuth, KeyResolver, TokenSource, Validation, VerifyingKey};
+
+/// Everything a [`JwtAuth`] service shares with its clones.
+#[derive(Clone)]
+pub(crate) struct Config<K> {
+    pub(crate) validation: Validation,
+    pub(crate) resolver: K,
+    pub(crate) source: TokenSource,
+    pub(crate) optional: bool,
+    pub(crate) challenges: Challenges,
+}
+
+/// Applies [`JwtAuth`] to a service: every request must carry a valid token, whose claims (`T`)
+/// are inserted into the request extensions as [`Claims<T>`](crate::Claims).
+///
+/// | situation | status | `WWW-Authenticate` |
+/// | --- | --- | --- |
+/// | no token | 401 | `Bearer` (with `realm` if set), no `error` |
+/// | malformed request (two headers, two sources, broken syntax) | 400 | `Bearer error="invalid_request", ...` |
+/// | token refused (forged, expired, wrong `iss`/`aud`, unknown `kid`, wrong `alg`, too large...) | 401 | `Bearer error="invalid_token", error_description="..."` |
+/// | the key source cannot answer | 503 | none |
+///
+/// The [`AuthError`](crate::AuthError) is inserted into the extensions of every rejection.
+///
+/// ```
+/// use axum::{routing::get, Router};
+/// use tower_jwt_auth::{Claims, JwtAuthLayer};
+///
+/// #[derive(Clone, serde::Deserialize)]
+/// struct MyClaims { sub: String }
+///
+/// async fn me(Claims(claims): Claims<MyClaims>) -> String {
+///     claims.sub
+/// }
+///
+/// let auth = JwtAuthLayer::<MyClaims>::hs256(b"a secret of at least thirty-two bytes!")?;
+/// let app: Router = Router::new()
+///     .route("/me", get(me))
+///     // `route_layer`: unknown paths stay 404 instead of becoming 401.
+///     .route_layer(auth);
+/// # Ok::<(), tower_jwt_auth::ConfigError>(())
+/// ```
+#[must_use]
+pub struct JwtAuthLayer<T, K = VerifyingKey, R = DefaultRejection> {
+    config: Arc<Config<K>>,
+    rejection: Arc<R>,
+    _claims: PhantomData<fn() -> T>,
+}
+
+impl<T, K, R> Clone for JwtAuthLayer<T, K, R> {
+    fn clone(&self) -> Self {
+        Self {
+            config: Arc::clone(&self.config),
+            rejection: Arc::clone(&self.rejection),
+            _claims: PhantomData,
+        }
+    }
+}
+
+impl<T, K, R> fmt::Debug for JwtAuthLayer<T, K, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtAuthLayer")
+            .field("validation", &self.config.validation)
+            .field("source", &self.config.source)
+            .field("optional", &self.config.optional)
+            .field("realm", &self.config.challenges.realm())
+            .field("claims", &std::any::type_name::<T>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> JwtAuthLayer<T> {
+    /// HS256 with one static secret (at least 32 bytes) and the default [`Validation`].
+    ///
+    /// # Errors
+    /// [`ConfigError::KeyTooShort`] for a shorter secret.
+    pub fn hs256(secret: impl AsRef<[u8]>) -> Result<Self, ConfigError> {
+        Ok(Self::new(VerifyingKey::hs256(secret)?))
+    }
+}
+
+impl<T, K: KeyResolver> JwtAuthLayer<T, K> {
+    /// Tokens verified with keys from `resolver` (a [`VerifyingKey`], a
+    /// [`KeyRing`](crate::KeyRing), a [`resolver_fn`](crate::resolver_fn) or your own), under the
+    /// default [`Validation`] and the bearer [`TokenSource`].
+    pub fn new(resolver: K) -> Self {
+        Self {
+            config: Arc::new(Config {
+                validation: Validation::new(),
+                resolver,
+                source: TokenSource::bearer(),
+                optional: false,
+                challenges: Challenges::none(),
+            }),
+            rejection: Arc::new(DefaultRejection),
+            _claims: PhantomData,
+        }
+    }
+}
+
+impl<T, K: Clone, R> JwtAuthLayer<T, K, R> {
+    fn config_mut(&mut self) -> &mut Config<K> {
+        Arc::make_mut(&mut self.config)
+    }
+
+    /// The rules tokens must satisfy (issuer, audience, leeway, sizes...). Default:
+    /// [`Validation::new`].
+    pub fn validation(mut self, validation: Validation) -> Self {
+        self.config_mut().validation = validation;
+        self
+    }
+
+    /// Where to look for the token. Default: [`TokenSource::bearer`].
+    pub fn token_source(mut self, source: TokenSource) -> Self {
+        self.config_mut().source = source;
+        self
+    }
+
+    /// Lets requests **without** a token through, without claims (use `Option<Claims<T>>` in
+    /// handlers). A token that is present but refused is still answered with 401.
+    pub fn optional(mut self) -> Self {
+        self.config_mut().optional = true;
+        self
+    }
+
+    /// The `realm` of the `WWW-Authenticate` challenges. Default: none.
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidHeaderValue`] for characters that cannot be sent in a quoted
+    /// string (quotes, backslashes, control or non-ASCII characters).
+    pub fn realm(mut self, realm: &str) -> Result<Self, ConfigError> {
+        self.config_mut().challenges = Challenges::new(Some(realm))?;
+        Ok(self)
+    }
+
+    /// Replaces the key resolver.
+    pub fn with_resolver<K2: KeyResolver>(self, resolver: K2) -> JwtAuthLayer<T, K2, R> {
+        let config = Arc::unwrap_or_clone(self.config);
+        JwtAuthLayer {
+            config: Arc::new(Config {
+                validation: config.validation,
+                resolver,
+                source: config.source,
+                optional: config.optional,
+                challenges: config.challenges,
+            }),
+            rejection: self.rejection,
+            _claims: PhantomData,
+        }
+    }
+
+    /// Builds rejection responses with `rejection` (see
+    /// [`RejectionResponse`](crate::RejectionResponse)); status, challenge and error extension
+    /// stay the middleware's.
+    pub fn with_rejection<R2>(self, rejection: R2) -> JwtAuthLayer<T, K, R2> {
+        JwtAuthLayer {
+            config: self.config,
+            rejection: Arc::new(rejection),
+            _claims: PhantomData,
+        }
+    }
+}
+
+impl<S, T, K, R> Layer<S> for JwtAuthLayer<T, K, R> {
+    type Service = JwtAuth<S, T, K, R>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        JwtAuth::from_parts(inner, Arc::clone(&self.config), Arc::clone(&self.rejection))
+    }
+}

@@ -1,0 +1,211 @@
+//! The responses the middleware answers with: RFC 6750 challenges and the pluggable body.
+
+use std::fmt;
+use std::sync::Arc;
+
+use http::header::WWW_AUTHENTICATE;
+use http::{HeaderValue, Response};
+
+use crate::{AuthError, AuthErrorKind, ConfigError};
+
+/// Builds the response for a refused request.
+///
+/// Whatever it returns, the middleware then sets the status from the error
+/// ([`AuthError::status`]), sets the RFC 6750 `WWW-Authenticate` challenge on 400, 401 and 403
+/// (removing any on 503), and inserts the [`AuthError`] into the response extensions, so a hook
+/// changes the body and format, never the meaning.
+///
+/// Closures `Fn(&AuthError) -> Response<B>` are hooks:
+///
+/// ```
+/// use axum::{body::Body, response::{IntoResponse, Response}, Json};
+/// use tower_jwt_auth::{AuthError, JwtAuthLayer};
+///
+/// #[derive(Clone, serde::Deserialize)]
+/// struct Claims { sub: String }
+///
+/// let layer = JwtAuthLayer::<Claims>::hs256(b"a secret of at least thirty-two bytes!")?
+///     .with_rejection(|err: &AuthError| -> Response<Body> {
+///         Json(serde_json::json!({ "error": err.description() })).into_response()
+///     });
+/// # let _ = layer;
+/// # Ok::<(), tower_jwt_auth::ConfigError>(())
+/// ```
+pub trait RejectionResponse<B> {
+    /// The response for `error`.
+    fn rejection_response(&self, error: &AuthError) -> Response<B>;
+}
+
+impl<B, F> RejectionResponse<B> for F
+where
+    F: Fn(&AuthError) -> Response<B>,
+{
+    fn rejection_response(&self, error: &AuthError) -> Response<B> {
+        self(error)
+    }
+}
+
+/// The default rejection: an empty body (`B::default()`), so the middleware's response type is
+/// the inner service's.
+#[derive(Clone, Copy, Debug, Default)]
+#[non_exhaustive]
+pub struct DefaultRejection;
+
+impl<B: Default> RejectionResponse<B> for DefaultRejection {
+    fn rejection_response(&self, _: &AuthError) -> Response<B> {
+        Response::new(B::default())
+    }
+}
+
+/// Precomputed `WWW-Authenticate` values, one per error kind, so a rejection formats nothing.
+#[derive(Clone)]
+pub(crate) struct Challenges {
+    realm: Option<Arc<str>>,
+    table: Arc<[(AuthErrorKind, HeaderValue)]>,
+}
+
+impl fmt::Debug for Challenges {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Challenges").field("realm", &self.realm).finish()
+    }
+}
+
+impl Challenges {
+    pub(crate) fn new(realm: Option<&str>) -> Result<Self, ConfigError> {
+        if let Some(realm) = realm {
+            check_quoted("realm", realm)?;
+        }
+        let table = AuthErrorKind::ALL
+            .iter()
+            .filter_map(|kind| Some((*kind, challenge(realm, *kind, None)?)))
+            .collect();
+        Ok(Self {
+            realm: realm.map(Arc::from),
+            table,
+        })
+    }
+
+    /// Challenges without a realm.
+    pub(crate) fn none() -> Self {
+        // A missing realm is always valid.
+        Self::new(None).unwrap_or_else(|_| Self {
+            realm: None,
+            table: Arc::from([]),
+        })
+    }
+
+    pub(crate) fn realm(&self) -> Option<&str> {
+        self.realm.as_deref()
+    }
+
+    pub(crate) fn get(&self, kind: AuthErrorKind) -> Option<&HeaderValue> {
+        self.table.iter().find(|(k, _)| *k == kind).map(|(_, v)| v)
+    }
+}
+
+/// Checks a value that goes inside a quoted-string of a challenge.
+pub(crate) fn check_quoted(what: &'static str, value: &str) -> Result<(), ConfigError> {
+    if value
+        .bytes()
+        .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+    {
+        Ok(())
+    } else {
+        Err(ConfigError::InvalidHeaderValue(what))
+    }
+}
+
+/// The RFC 6750 §3 challenge for `kind`, or `None` where none is sent (503).
+pub(crate) fn challenge(
+    realm: Option<&str>,
+    kind: AuthErrorKind,
+    scope: Option<&str>,
+) -> Option<HeaderValue> {
+    if kind == AuthErrorKind::KeyUnavailable {
+        return None;
+    }
+    let mut params: Vec<String> = Vec::new();
+    if let Some(realm) = realm {
+        params.push(format!("realm=\"{realm}\""));
+    }
+    if let Some(code) = kind.error_code() {
+        params.push(format!("error=\"{code}\""));
+        if kind != AuthErrorKind::InsufficientScope {
+            params.push(format!("error_description=\"{}\"", kind.description()));
+        }
+    }
+    if let Some(scope) = scope {
+        params.push(format!("scope=\"{scope}\""));
+    }
+    let value = if params.is_empty() {
+        "Bearer".to_owned()
+    } else {
+        format!("Bearer {}", params.join(", "))
+    };
+    HeaderValue::from_str(&value).ok()
+}
+
+/// Makes the rejection response for `error` with `hook`, then enforces status, challenge and the
+/// error extension.
+pub(crate) fn respond<B, R: RejectionResponse<B> + ?Sized>(
+    hook: &R,
+    error: AuthError,
+    challenge: Option<&HeaderValue>,
+) -> Response<B> {
+    #[cfg(feature = "tracing")]
+    tracing::debug!(
+        target: "tower_jwt_auth::rejection",
+        kind = ?error.kind(),
+        status = error.status().as_u16(),
+        "request refused: {}",
+        error.description()
+    );
+    let mut response = hook.rejection_response(&error);
+    *response.status_mut() = error.status();
+    match challenge {
+        Some(value) => {
+            response.headers_mut().insert(WWW_AUTHENTICATE, value.clone());
+        }
+        None => {
+            response.headers_mut().remove(WWW_AUTHENTICATE);
+        }
+    }
+    response.extensions_mut().insert(error);
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn challenges_follow_rfc_6750() {
+        let c = Challenges::new(Some("api")).unwrap();
+        assert_eq!(
+            c.get(AuthErrorKind::MissingToken).unwrap(),
+            "Bearer realm=\"api\""
+        );
+        assert_eq!(
+            c.get(AuthErrorKind::Expired).unwrap(),
+            "Bearer realm=\"api\", error=\"invalid_token\", error_description=\"token expired\""
+        );
+        assert_eq!(
+            c.get(AuthErrorKind::InvalidRequest).unwrap(),
+            "Bearer realm=\"api\", error=\"invalid_request\", error_description=\"malformed authorization request\""
+        );
+        assert!(c.get(AuthErrorKind::KeyUnavailable).is_none());
+        let bare = Challenges::new(None).unwrap();
+        assert_eq!(bare.get(AuthErrorKind::MissingToken).unwrap(), "Bearer");
+        assert_eq!(
+            challenge(None, AuthErrorKind::InsufficientScope, Some("a b")).unwrap(),
+            "Bearer error=\"insufficient_scope\", scope=\"a b\""
+        );
+    }
+
+    #[test]
+    fn realms_that_cannot_be_quoted_are_refused() {
+        assert!(Challenges::new(Some("a\"b")).is_err());
+        assert!(Challenges::new(Some("a\\b")).is_err());
+        assert!(Challenges::new(Some("a\nb")).is_err());
+    }
+}

@@ -1,0 +1,164 @@
+//! [`JwtAuth`]: the authentication middleware service.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::{Request, Response};
+use serde::de::DeserializeOwned;
+use tower_service::Service;
+
+use crate::future::ResponseFuture;
+use crate::layer::Config;
+use crate::rejection::respond;
+use crate::{
+    AuthError, AuthErrorKind, Claims, DefaultRejection, JwtAuthLayer, KeyResolver, RejectionResponse,
+    Verification, VerifyingKey,
+};
+
+/// Middleware that authenticates requests with JSON Web Tokens.
+///
+/// See [`JwtAuthLayer`] for the behaviour and an example.
+#[must_use]
+pub struct JwtAuth<S, T, K = VerifyingKey, R = DefaultRejection> {
+    inner: S,
+    config: Arc<Config<K>>,
+    rejection: Arc<R>,
+    _claims: PhantomData<fn() -> T>,
+}
+
+impl<S: Clone, T, K, R> Clone for JwtAuth<S, T, K, R> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            config: Arc::clone(&self.config),
+            rejection: Arc::clone(&self.rejection),
+            _claims: PhantomData,
+        }
+    }
+}
+
+impl<S: fmt::Debug, T, K, R> fmt::Debug for JwtAuth<S, T, K, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtAuth")
+            .field("inner", &self.inner)
+            .field("validation", &self.config.validation)
+            .field("source", &self.config.source)
+            .field("optional", &self.config.optional)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, T, K: KeyResolver> JwtAuth<S, T, K> {
+    /// A layer verifying tokens with keys from `resolver`; see [`JwtAuthLayer::new`].
+    pub fn layer(resolver: K) -> JwtAuthLayer<T, K> {
+        JwtAuthLayer::new(resolver)
+    }
+}
+
+impl<S, T, K, R> JwtAuth<S, T, K, R> {
+    pub(crate) fn from_parts(inner: S, config: Arc<Config<K>>, rejection: Arc<R>) -> Self {
+        Self {
+            inner,
+            config,
+            rejection,
+            _claims: PhantomData,
+        }
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Consumes the middleware, returning the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+enum Outcome<T, F> {
+    Verified(T),
+    PassWithoutClaims,
+    Refused(AuthError),
+    Pending(F, Box<str>),
+}
+
+impl<S, T, K, R, ReqBody, ResBody> Service<Request<ReqBody>> for JwtAuth<S, T, K, R>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    T: DeserializeOwned + Clone + Send + Sync + 'static,
+    K: KeyResolver + Send + Sync + 'static,
+    K::Future: Send + 'static,
+    R: RejectionResponse<ResBody> + Send + Sync + 'static,
+    ReqBody: Send + 'static,
+    ResBody: Send + 'static,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future, ResBody, S::Error>;
+
+    #[inline]
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
+        let config = &*self.config;
+        let outcome = match config.source.find(req.headers()) {
+            Err(kind) => Outcome::Refused(AuthError::new(kind)),
+            Ok(None) if config.optional => Outcome::PassWithoutClaims,
+            Ok(None) => Outcome::Refused(AuthError::new(AuthErrorKind::MissingToken)),
+            Ok(Some(token)) => match config.validation.verify_with::<T, K>(token, &config.resolver) {
+                Verification::Done(Ok(claims)) => Outcome::Verified(claims),
+                Verification::Done(Err(error)) => Outcome::Refused(error),
+                Verification::Pending(future) => Outcome::Pending(future, Box::from(token)),
+            },
+        };
+        match outcome {
+            Outcome::Verified(claims) => {
+                req.extensions_mut().insert(Claims(claims));
+                ResponseFuture::inner(self.inner.call(req))
+            }
+            Outcome::PassWithoutClaims => ResponseFuture::inner(self.inner.call(req)),
+            Outcome::Refused(error) => ResponseFuture::rejected(reject(config, &*self.rejection, error)),
+            Outcome::Pending(key, token) => {
+                // The inner service is called later, from the future: move the service that
+                // `poll_ready` readied into it and keep a fresh clone here. See
+                // https://docs.rs/tower/latest/tower/trait.Service.html#be-careful-when-cloning-inner-services
+                let clone = self.inner.clone();
+                let mut inner = std::mem::replace(&mut self.inner, clone);
+                let config = Arc::clone(&self.config);
+                let rejection = Arc::clone(&self.rejection);
+                ResponseFuture::resolving(Box::pin(async move {
+                    let verified = match key.await {
+                        Ok(key) => config.validation.verify_with_key::<T>(&token, &key),
+                        Err(error) => Err(error.into()),
+                    };
+                    match verified {
+                        Ok(claims) => {
+                            req.extensions_mut().insert(Claims(claims));
+                            inner.call(req).await
+                        }
+                        Err(error) => Ok(reject(&config, &*rejection, error)),
+                    }
+                }))
+            }
+        }
+    }
+}
+
+fn reject<K, B, R: RejectionResponse<B> + ?Sized>(
+    config: &Config<K>,
+    hook: &R,
+    error: AuthError,
+) -> Response<B> {
+    respond(hook, error, config.challenges.get(error.kind()))
+}
