@@ -355,14 +355,17 @@ impl Validation {
         self.check_signature(compact, alg, key)?;
         let mut payload_buf = [0u8; PAYLOAD_STACK];
         let payload = token::decode(compact.payload, &mut payload_buf)?;
+        // Checked once here, so that members skipped by both passes are UTF-8 too (RFC 7519
+        // §7.2), and so that serde_json does not check the strings it reads again.
+        let payload = std::str::from_utf8(&payload).map_err(|_| AuthErrorKind::Malformed)?;
         let observed = ObservedSeed {
             issuers: &self.issuers,
             audiences: &self.audiences,
         }
-        .read(&payload)
+        .read(payload)
         .map_err(|_| AuthErrorKind::Malformed)?;
         self.check_claims(&observed)?;
-        serde_json::from_slice(&payload).map_err(|_| AuthErrorKind::InvalidClaims)
+        serde_json::from_str(payload).map_err(|_| AuthErrorKind::InvalidClaims)
     }
 
     fn check_claims(&self, o: &Observed) -> Result<(), AuthErrorKind> {

@@ -45,8 +45,9 @@ pub(crate) struct ObservedSeed<'c> {
 }
 
 impl ObservedSeed<'_> {
-    pub(crate) fn read(self, payload: &[u8]) -> Result<Observed, serde_json::Error> {
-        let mut de = serde_json::Deserializer::from_slice(payload);
+    /// Reads a payload already checked to be UTF-8.
+    pub(crate) fn read(self, payload: &str) -> Result<Observed, serde_json::Error> {
+        let mut de = serde_json::Deserializer::from_str(payload);
         let observed = self.deserialize(&mut de)?;
         de.end()?;
         Ok(observed)
@@ -413,7 +414,7 @@ mod tests {
             issuers: &issuers,
             audiences: &audiences,
         }
-        .read(json.as_bytes())
+        .read(json)
     }
 
     #[test]

@@ -20,9 +20,11 @@ pub(crate) struct Header<'h> {
 }
 
 impl<'h> Header<'h> {
-    /// Parses a header: a JSON object with a string `alg`, no duplicate members, nothing after it.
+    /// Parses a header: UTF-8 (including members we skip), a JSON object with a string `alg`, no
+    /// duplicate members, nothing after it.
     pub(crate) fn parse(bytes: &'h [u8]) -> Result<Self, AuthErrorKind> {
-        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let json = std::str::from_utf8(bytes).map_err(|_| AuthErrorKind::Malformed)?;
+        let mut de = serde_json::Deserializer::from_str(json);
         let header = HeaderSeed
             .deserialize(&mut de)
             .map_err(|_| AuthErrorKind::Malformed)?;
