@@ -112,7 +112,7 @@ impl<T> RequireClaimsLayer<T, ()> {
         G: for<'a> Fn(&'a T) -> &'a [String],
     {
         let value: String = value.into();
-        RequireClaimsLayer::new(move |claims: &T| get(claims).iter().any(|v| *v == value))
+        RequireClaimsLayer::new(move |claims: &T| get(claims).contains(&value))
     }
 
     /// Requires every scope of `required` in the claims' [`Scopes`] (RFC 9068 `scope`, or an

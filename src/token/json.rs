@@ -130,7 +130,7 @@ impl<'de> SeenKeys<'de> {
             return set.insert(key);
         }
         let seen = self.inline.get(..self.len).unwrap_or(&[]);
-        if seen.iter().any(|k| *k == key) {
+        if seen.contains(&key) {
             return false;
         }
         if let Some(slot) = self.inline.get_mut(self.len) {

@@ -1,0 +1,125 @@
+//! The full tower path in-process: an axum `Router` with one route called through `oneshot`,
+//! bare, behind tower-jwt-auth's layer, and behind the typical hand-written `from_fn`
+//! middleware around jsonwebtoken. Run with `cargo bench --bench layer`.
+
+mod common;
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::header::AUTHORIZATION;
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::get;
+use axum::{Extension, Router};
+use common::*;
+use criterion::{criterion_group, criterion_main, Criterion};
+use tower::ServiceExt;
+use tower_jwt_auth::{Claims, JwtAuthLayer, SigningKey, Validation};
+
+async fn bare() -> &'static str {
+    "ok"
+}
+
+async fn with_claims(Claims(claims): Claims<BenchClaims>) -> &'static str {
+    black_box(&claims);
+    "ok"
+}
+
+async fn with_extension(Extension(claims): Extension<BenchClaims>) -> &'static str {
+    black_box(&claims);
+    "ok"
+}
+
+struct JwtKeys {
+    key: jsonwebtoken::DecodingKey,
+    validation: jsonwebtoken::Validation,
+}
+
+/// What users write today (after axum's jwt example): a `from_fn` middleware around
+/// `jsonwebtoken::decode`.
+async fn hand_written(
+    State(keys): State<Arc<JwtKeys>>,
+    mut req: Request,
+    next: Next,
+) -> Result<Response, StatusCode> {
+    let token = req
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or(StatusCode::UNAUTHORIZED)?;
+    let data = jsonwebtoken::decode::<BenchClaims>(token, &keys.key, &keys.validation)
+        .map_err(|_| StatusCode::UNAUTHORIZED)?;
+    req.extensions_mut().insert(data.claims);
+    Ok(next.run(req).await)
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(60)
+}
+
+fn bench_layer(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let signing = SigningKey::hs256(SECRET).unwrap();
+    let token = signing.sign(&claims(EXP)).unwrap();
+    let bearer = HeaderValue::from_str(&format!("Bearer {token}")).unwrap();
+
+    let bare_router = Router::new().route("/", get(bare));
+    let auth = JwtAuthLayer::<BenchClaims>::new(signing.verifying_key()).validation(
+        Validation::new()
+            .issuer(ISSUER)
+            .unwrap()
+            .audience(AUDIENCE)
+            .unwrap(),
+    );
+    let ours = Router::new().route("/", get(with_claims)).route_layer(auth);
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+    validation.set_issuer(&[ISSUER]);
+    validation.set_audience(&[AUDIENCE]);
+    let keys = Arc::new(JwtKeys {
+        key: jsonwebtoken::DecodingKey::from_secret(SECRET),
+        validation,
+    });
+    let theirs = Router::new()
+        .route("/", get(with_extension))
+        .route_layer(middleware::from_fn_with_state(keys, hand_written));
+
+    let request = || {
+        Request::get("/")
+            .header(AUTHORIZATION, bearer.clone())
+            .body(Body::empty())
+            .unwrap()
+    };
+    for router in [&bare_router, &ours, &theirs] {
+        let status = rt.block_on(router.clone().oneshot(request())).unwrap().status();
+        assert_eq!(status, StatusCode::OK);
+    }
+
+    let mut g = c.benchmark_group("layer/HS256");
+    for (name, router) in [
+        ("bare", &bare_router),
+        ("tower-jwt-auth", &ours),
+        ("from_fn+jsonwebtoken", &theirs),
+    ] {
+        g.bench_function(name, |b| {
+            b.to_async(&rt)
+                .iter(|| async { router.clone().oneshot(request()).await.unwrap() })
+        });
+    }
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = bench_layer
+}
+criterion_main!(benches);
