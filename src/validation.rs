@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use crate::key::{KeyResolver, Resolution, VerifyingKey};
 use crate::token::claims::{Match, Num, Observed, ObservedSeed};
 use crate::token::header::Header;
-use crate::token::{self, Compact};
+use crate::token::{self, tap, Compact};
 use crate::{Algorithm, AuthError, AuthErrorKind, Claim, ConfigError, KeyQuery};
 
 /// The default cap on a token's length: 8 KiB.
@@ -358,14 +358,32 @@ impl Validation {
         // Checked once here, so that members skipped by both passes are UTF-8 too (RFC 7519
         // §7.2), and so that serde_json does not check the strings it reads again.
         let payload = std::str::from_utf8(&payload).map_err(|_| AuthErrorKind::Malformed)?;
-        let observed = ObservedSeed {
+        // One pass: `T` is deserialized while the registered claims are observed on the way.
+        match tap::deserialize::<T>(payload, &self.issuers, &self.audiences) {
+            Ok((claims, Some(observed))) => {
+                self.check_claims(&observed)?;
+                Ok(claims)
+            }
+            // `T` read the payload in a way the observation could not follow, or failed: the
+            // separate pass decides (and tells a claim error from a mismatch with `T`).
+            Ok((claims, None)) => {
+                self.check_claims(&self.observe(payload)?)?;
+                Ok(claims)
+            }
+            Err(_) => {
+                self.check_claims(&self.observe(payload)?)?;
+                Err(AuthErrorKind::InvalidClaims)
+            }
+        }
+    }
+
+    fn observe(&self, payload: &str) -> Result<Observed, AuthErrorKind> {
+        ObservedSeed {
             issuers: &self.issuers,
             audiences: &self.audiences,
         }
         .read(payload)
-        .map_err(|_| AuthErrorKind::Malformed)?;
-        self.check_claims(&observed)?;
-        serde_json::from_str(payload).map_err(|_| AuthErrorKind::InvalidClaims)
+        .map_err(|_| AuthErrorKind::Malformed)
     }
 
     fn check_claims(&self, o: &Observed) -> Result<(), AuthErrorKind> {

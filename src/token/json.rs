@@ -124,6 +124,11 @@ impl<'de> SeenKeys<'de> {
         }
     }
 
+    /// How many distinct keys were recorded.
+    pub(crate) fn len(&self) -> usize {
+        self.spill.as_ref().map_or(self.len, HashSet::len)
+    }
+
     /// Records `key`; returns `false` if it was seen before.
     pub(crate) fn insert(&mut self, key: Cow<'de, str>) -> bool {
         if let Some(set) = &mut self.spill {

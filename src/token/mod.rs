@@ -7,6 +7,7 @@
 pub(crate) mod claims;
 pub(crate) mod header;
 mod json;
+pub(crate) mod tap;
 
 use std::borrow::Cow;
 
