@@ -310,6 +310,10 @@ impl Validation {
         header_buf: &'b mut [u8],
     ) -> Result<(Compact<'t>, Header<'b>, Algorithm), AuthErrorKind> {
         let compact = token::split(token, self.max_token_len)?;
+        if let Some(header) = Header::common(compact.header) {
+            let alg = header.check_jws()?;
+            return Ok((compact, header, alg));
+        }
         let header_bytes = token::decode(compact.header, header_buf)?;
         let header = match header_bytes {
             std::borrow::Cow::Borrowed(bytes) => Header::parse(bytes)?,

@@ -43,12 +43,22 @@ pub(crate) fn split(token: &str, max_len: usize) -> Result<Compact<'_>, AuthErro
     if token.len() > max_len {
         return Err(AuthErrorKind::TooLarge);
     }
-    if !is_compact_alphabet(token.as_bytes()) {
+    // One vectorized pass: the alphabet, and exactly two dots (three segments).
+    if scan(token.as_bytes()) != Some(2) {
         return Err(AuthErrorKind::Malformed);
     }
-    let (header, rest) = token.split_once('.').ok_or(AuthErrorKind::Malformed)?;
-    let (payload, signature) = rest.split_once('.').ok_or(AuthErrorKind::Malformed)?;
-    if header.is_empty() || signature.is_empty() || signature.contains('.') {
+    // Both searches are short: the header and the signature are the small segments.
+    let (Some(first), Some(last)) = (token.find('.'), token.rfind('.')) else {
+        return Err(AuthErrorKind::Malformed);
+    };
+    let (Some(header), Some(payload), Some(signature)) = (
+        token.get(..first),
+        token.get(first + 1..last),
+        token.get(last + 1..),
+    ) else {
+        return Err(AuthErrorKind::Malformed);
+    };
+    if header.is_empty() || signature.is_empty() {
         return Err(AuthErrorKind::Malformed);
     }
     let signing_input = token
@@ -63,18 +73,35 @@ pub(crate) fn split(token: &str, max_len: usize) -> Result<Compact<'_>, AuthErro
     })
 }
 
-/// Whether every byte is in the base64url alphabet or a dot. Written without branches so that
-/// the compiler vectorizes it.
+/// Counts the dots of `bytes` if every byte is in the base64url alphabet or a dot, else `None`.
+/// Written as branch-free reductions over fixed-size chunks so that the compiler vectorizes it.
 #[inline]
-fn is_compact_alphabet(bytes: &[u8]) -> bool {
-    bytes.iter().fold(true, |ok, &c| {
-        ok & ((c.wrapping_sub(b'A') < 26)
+fn scan(bytes: &[u8]) -> Option<usize> {
+    #[inline(always)]
+    fn bad(c: u8) -> u8 {
+        let ok = (c.wrapping_sub(b'A') < 26)
             | (c.wrapping_sub(b'a') < 26)
             | (c.wrapping_sub(b'0') < 10)
             | (c == b'-')
             | (c == b'_')
-            | (c == b'.'))
-    })
+            | (c == b'.');
+        u8::from(!ok)
+    }
+    #[inline(always)]
+    fn chunk_scan(chunk: &[u8]) -> (u8, u8) {
+        chunk.iter().fold((0u8, 0u8), |(bad_acc, dots), &c| {
+            (bad_acc | bad(c), dots + u8::from(c == b'.'))
+        })
+    }
+    let chunks = bytes.chunks_exact(32);
+    let (mut any_bad, dots) = chunk_scan(chunks.remainder());
+    let mut dots = usize::from(dots);
+    for chunk in chunks {
+        let (b, d) = chunk_scan(chunk);
+        any_bad |= b;
+        dots += usize::from(d);
+    }
+    (any_bad == 0).then_some(dots)
 }
 
 /// Decodes one base64url segment into `stack` when it fits, else onto the heap.
