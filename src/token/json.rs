@@ -110,14 +110,27 @@ const INLINE_KEYS: usize = 16;
 /// Detects duplicate member names in one JSON object.
 #[derive(Debug)]
 pub(crate) struct SeenKeys<'de> {
+    /// Length and first seven bytes of each inline key: equal fingerprints of keys up to seven
+    /// bytes mean equal keys, so the usual claim names compare as one integer.
+    fingerprints: [u64; INLINE_KEYS],
     inline: [Cow<'de, str>; INLINE_KEYS],
     len: usize,
     spill: Option<HashSet<Cow<'de, str>>>,
 }
 
+fn fingerprint(key: &str) -> u64 {
+    let bytes = key.as_bytes();
+    let mut fp = (bytes.len().min(255) as u64) << 56;
+    for (i, b) in bytes.iter().take(7).enumerate() {
+        fp |= u64::from(*b) << (i * 8);
+    }
+    fp
+}
+
 impl<'de> SeenKeys<'de> {
     pub(crate) fn new() -> Self {
         Self {
+            fingerprints: [0; INLINE_KEYS],
             inline: std::array::from_fn(|_| Cow::Borrowed("")),
             len: 0,
             spill: None,
@@ -134,17 +147,25 @@ impl<'de> SeenKeys<'de> {
         if let Some(set) = &mut self.spill {
             return set.insert(key);
         }
-        let seen = self.inline.get(..self.len).unwrap_or(&[]);
-        if seen.contains(&key) {
-            return false;
+        let fp = fingerprint(&key);
+        let short = key.len() <= 7;
+        let seen = self.fingerprints.iter().zip(&self.inline).take(self.len);
+        for (other_fp, other) in seen {
+            if *other_fp == fp && (short || *other == key) {
+                return false;
+            }
         }
-        if let Some(slot) = self.inline.get_mut(self.len) {
-            *slot = key;
-            self.len += 1;
-        } else {
-            let mut set: HashSet<Cow<'de, str>> = self.inline.iter_mut().map(std::mem::take).collect();
-            set.insert(key);
-            self.spill = Some(set);
+        match (self.fingerprints.get_mut(self.len), self.inline.get_mut(self.len)) {
+            (Some(fp_slot), Some(slot)) => {
+                *fp_slot = fp;
+                *slot = key;
+                self.len += 1;
+            }
+            _ => {
+                let mut set: HashSet<Cow<'de, str>> = self.inline.iter_mut().map(std::mem::take).collect();
+                set.insert(key);
+                self.spill = Some(set);
+            }
         }
         true
     }
@@ -164,6 +185,14 @@ mod tests {
         for n in &names {
             assert!(!seen.insert(Cow::Borrowed(n)), "{n}");
         }
+        let mut similar = SeenKeys::new();
+        for k in [
+            "exp", "exq", "expiry1", "expiry2", "expiry12", "expiry13", "", "e",
+        ] {
+            assert!(similar.insert(Cow::Borrowed(k)), "{k}");
+        }
+        assert!(!similar.insert(Cow::Borrowed("expiry13")));
+        assert!(!similar.insert(Cow::Borrowed("")));
         let mut few = SeenKeys::new();
         assert!(few.insert(Cow::Borrowed("exp")));
         assert!(!few.insert(Cow::Owned("exp".to_owned())));

@@ -79,24 +79,28 @@ pub(crate) fn split(token: &str, max_len: usize) -> Result<Compact<'_>, AuthErro
 fn scan(bytes: &[u8]) -> Option<usize> {
     #[inline(always)]
     fn bad(c: u8) -> u8 {
-        let ok = (c.wrapping_sub(b'A') < 26)
-            | (c.wrapping_sub(b'a') < 26)
-            | (c.wrapping_sub(b'0') < 10)
-            | (c == b'-')
-            | (c == b'_')
-            | (c == b'.');
-        u8::from(!ok)
+        // Letters: OR-ing 0x20 maps `A-Z` onto `a-z` and nothing else into `a-z`.
+        let letter = (c | 0x20).wrapping_sub(b'a') < 26;
+        // `-`, `.`, `/`, `0-9` are contiguous (0x2D..=0x39); `/` is not base64url.
+        let digit_dash_dot = (c.wrapping_sub(b'-') < 13) & (c != b'/');
+        u8::from(!(letter | digit_dash_dot | (c == b'_')))
     }
     #[inline(always)]
-    fn chunk_scan(chunk: &[u8]) -> (u8, u8) {
+    fn chunk_scan(chunk: &[u8; 32]) -> (u8, u8) {
         chunk.iter().fold((0u8, 0u8), |(bad_acc, dots), &c| {
             (bad_acc | bad(c), dots + u8::from(c == b'.'))
         })
     }
     let chunks = bytes.chunks_exact(32);
-    let (mut any_bad, dots) = chunk_scan(chunks.remainder());
+    // The tail is padded with a valid character so that it takes the vectorized path too.
+    let mut tail = [b'A'; 32];
+    tail.iter_mut().zip(chunks.remainder()).for_each(|(t, b)| *t = *b);
+    let (mut any_bad, dots) = chunk_scan(&tail);
     let mut dots = usize::from(dots);
     for chunk in chunks {
+        let Ok(chunk) = <&[u8; 32]>::try_from(chunk) else {
+            return None;
+        };
         let (b, d) = chunk_scan(chunk);
         any_bad |= b;
         dots += usize::from(d);
@@ -173,6 +177,20 @@ mod tests {
         ] {
             assert_eq!(split(bad, 8192).unwrap_err(), AuthErrorKind::Malformed, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn the_alphabet_check_accepts_exactly_base64url_and_dots() {
+        for b in 0..=255u8 {
+            let expected = b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.';
+            for len in [1, 31, 32, 33, 70] {
+                let mut bytes = vec![b'A'; len];
+                bytes[len / 2] = b;
+                assert_eq!(scan(&bytes).is_some(), expected, "byte {b:#x} in {len}");
+            }
+        }
+        assert_eq!(scan(b"a.b.c"), Some(2));
+        assert_eq!(scan(&[b'.'; 100]), Some(100));
     }
 
     #[test]
