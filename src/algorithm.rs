@@ -26,11 +26,46 @@ pub enum Algorithm {
     HS384,
     /// HMAC using SHA-512.
     HS512,
+    /// RSASSA-PKCS1-v1_5 using SHA-256 (feature `aws-lc`).
+    RS256,
+    /// RSASSA-PKCS1-v1_5 using SHA-384 (feature `aws-lc`).
+    RS384,
+    /// RSASSA-PKCS1-v1_5 using SHA-512 (feature `aws-lc`).
+    RS512,
+    /// RSASSA-PSS using SHA-256 and MGF1 with SHA-256 (feature `aws-lc`).
+    PS256,
+    /// RSASSA-PSS using SHA-384 and MGF1 with SHA-384 (feature `aws-lc`).
+    PS384,
+    /// RSASSA-PSS using SHA-512 and MGF1 with SHA-512 (feature `aws-lc`).
+    PS512,
+    /// ECDSA using P-256 and SHA-256 (feature `aws-lc`).
+    ES256,
+    /// ECDSA using P-384 and SHA-384 (feature `aws-lc`).
+    ES384,
+    /// ECDSA using P-521 and SHA-512 (feature `aws-lc`).
+    ES512,
+    /// EdDSA with Ed25519 (RFC 8037; feature `aws-lc`).
+    EdDSA,
 }
 
 impl Algorithm {
-    /// Every algorithm this build supports.
-    pub const ALL: &'static [Self] = &[Self::HS256, Self::HS384, Self::HS512];
+    /// Every algorithm this crate knows. The public-key ones verify only with the `aws-lc`
+    /// feature (without it no key of theirs can be built).
+    pub const ALL: &'static [Self] = &[
+        Self::HS256,
+        Self::HS384,
+        Self::HS512,
+        Self::RS256,
+        Self::RS384,
+        Self::RS512,
+        Self::PS256,
+        Self::PS384,
+        Self::PS512,
+        Self::ES256,
+        Self::ES384,
+        Self::ES512,
+        Self::EdDSA,
+    ];
 
     /// The registered `alg` name, as it appears in a JOSE header.
     #[must_use]
@@ -39,6 +74,16 @@ impl Algorithm {
             Self::HS256 => "HS256",
             Self::HS384 => "HS384",
             Self::HS512 => "HS512",
+            Self::RS256 => "RS256",
+            Self::RS384 => "RS384",
+            Self::RS512 => "RS512",
+            Self::PS256 => "PS256",
+            Self::PS384 => "PS384",
+            Self::PS512 => "PS512",
+            Self::ES256 => "ES256",
+            Self::ES384 => "ES384",
+            Self::ES512 => "ES512",
+            Self::EdDSA => "EdDSA",
         }
     }
 
@@ -48,14 +93,19 @@ impl Algorithm {
         matches!(self, Self::HS256 | Self::HS384 | Self::HS512)
     }
 
-    /// Looks up an `alg` header value; exact, case-sensitive match (RFC 7515 §4.1.1).
+    /// Whether this build can verify the algorithm (the public-key ones need `aws-lc`).
+    #[must_use]
+    pub const fn is_supported(self) -> bool {
+        self.is_hmac() || cfg!(feature = "aws-lc")
+    }
+
+    /// Looks up an `alg` header value this build supports; exact, case-sensitive match
+    /// (RFC 7515 §4.1.1).
     pub(crate) fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "HS256" => Some(Self::HS256),
-            "HS384" => Some(Self::HS384),
-            "HS512" => Some(Self::HS512),
-            _ => None,
-        }
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|alg| alg.as_str() == name && alg.is_supported())
     }
 }
 
@@ -82,7 +132,11 @@ impl FromStr for Algorithm {
     type Err = UnknownAlgorithm;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::from_name(s).ok_or(UnknownAlgorithm)
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|alg| alg.as_str() == s)
+            .ok_or(UnknownAlgorithm)
     }
 }
 

@@ -273,6 +273,17 @@ pub enum ConfigError {
         /// The length that was given.
         actual: usize,
     },
+    /// The algorithm does not fit the kind of key (an HMAC secret for RS256, an RSA key for ES256,
+    /// a P-256 key for ES384...).
+    WrongKeyType {
+        /// The algorithm that was asked for.
+        algorithm: Algorithm,
+    },
+    /// A key is unusable: malformed, too small, of an unsupported type, or not meant for
+    /// signatures. The string names the reason.
+    InvalidKey(&'static str),
+    /// The public-key algorithms need the `aws-lc` feature.
+    FeatureDisabled(&'static str),
     /// An issuer or audience value is empty.
     EmptyValue(&'static str),
     /// A `kid` is empty or longer than 256 bytes.
@@ -300,6 +311,9 @@ impl fmt::Display for ConfigError {
                 f,
                 "{algorithm} secret must be at least {min_bytes} bytes (RFC 7518 section 3.2), got {actual}"
             ),
+            Self::WrongKeyType { algorithm } => write!(f, "{algorithm} does not fit this kind of key"),
+            Self::InvalidKey(why) => write!(f, "unusable key: {why}"),
+            Self::FeatureDisabled(feature) => write!(f, "this needs the `{feature}` feature"),
             Self::EmptyValue(what) => write!(f, "{what} must not be empty"),
             Self::InvalidKeyId => f.write_str("a kid must be 1 to 256 bytes"),
             Self::DuplicateKeyId => f.write_str("two keys share a kid"),
@@ -323,6 +337,8 @@ pub enum SignError {
     Serialize(serde_json::Error),
     /// The claims did not serialize to a JSON object.
     NotAnObject,
+    /// The cryptographic backend failed to sign.
+    Backend,
 }
 
 impl fmt::Display for SignError {
@@ -330,6 +346,7 @@ impl fmt::Display for SignError {
         match self {
             Self::Serialize(_) => f.write_str("claims could not be serialized to JSON"),
             Self::NotAnObject => f.write_str("claims must serialize to a JSON object"),
+            Self::Backend => f.write_str("the cryptographic backend failed to sign"),
         }
     }
 }
@@ -338,7 +355,7 @@ impl std::error::Error for SignError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Serialize(e) => Some(e),
-            Self::NotAnObject => None,
+            Self::NotAnObject | Self::Backend => None,
         }
     }
 }

@@ -11,7 +11,7 @@
 //! * `exp` is required, `nbf` and `iat` are checked, a NumericDate of the wrong type is a
 //!   refusal (never "absent"), `iss` and `aud` are required once configured;
 //! * tokens are capped in length (8 KiB) and refused on their alphabet and shape before any
-//!   decoding; base64url must be canonical; duplicate JSON members are refused;
+//!   decoding; base64url must be canonical; JSON must be UTF-8 and top-level member names unique;
 //! * `crit` and `b64: false` are refused, `typ` must be `JWT` or `at+jwt`;
 //! * `jku`, `x5u`, `jwk` and `x5c` are never used to find a key.
 //!
@@ -42,6 +42,7 @@
 //! | feature | default | what it adds |
 //! | --- | --- | --- |
 //! | `axum` | yes | the `Claims<T>` extractor (depends on `axum-core` only) |
+//! | `aws-lc` | no | RS256/384/512, PS256/384/512, ES256/384/512 and EdDSA (aws-lc-rs backend; builds C code) |
 //! | `tracing` | no | one DEBUG event per refusal, target `tower_jwt_auth::rejection`; never the token |
 //! | `full` | no | all of the above |
 //!
@@ -67,6 +68,7 @@ mod error;
 #[cfg(feature = "axum")]
 mod extract;
 mod future;
+mod jwk;
 mod key;
 mod layer;
 mod rejection;
@@ -83,6 +85,7 @@ pub use self::error::{AuthError, AuthErrorKind, Claim, ConfigError, SignError};
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use self::extract::MissingClaims;
 pub use self::future::ResponseFuture;
+pub use self::jwk::{Jwk, JwkSet, KeySet, SkippedKey};
 pub use self::key::{
     resolver_fn, FnResolver, KeyError, KeyErrorKind, KeyQuery, KeyRef, KeyResolver, KeyRing, NeverPending,
     Resolution, SigningKey, VerifyingKey,

@@ -66,7 +66,7 @@ pub(crate) fn system_now() -> u64 {
 /// | `iss` | required and matched once an issuer is configured |
 /// | `aud` | required and matched once an audience is configured; refused when present and none is configured ([`dangerous_accept_any_audience`](Self::dangerous_accept_any_audience) to relax) |
 /// | NumericDate | integer or finite number; a string, boolean or `null` is refused, never "absent" |
-/// | duplicate members | refused, in the header and the claims |
+/// | duplicate member names | refused at the top level of the header and of the claims |
 ///
 /// ```
 /// use std::time::Duration;

@@ -44,13 +44,16 @@ fn min_secret_len(alg: Algorithm) -> usize {
     }
 }
 
+/// The HMAC algorithms (this suite signs with shared secrets).
+const HMAC_ALGS: [Algorithm; 3] = [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512];
+
 fn pinned() -> Validation {
     Validation::new().clock(|| NOW)
 }
 
 /// An algorithm and a secret of an acceptable length for it.
 fn alg_and_secret() -> impl Strategy<Value = (Algorithm, Vec<u8>)> {
-    prop::sample::select(Algorithm::ALL.to_vec()).prop_flat_map(|alg| {
+    prop::sample::select(HMAC_ALGS.to_vec()).prop_flat_map(|alg| {
         let min = min_secret_len(alg);
         (Just(alg), prop::collection::vec(any::<u8>(), min..min + 64))
     })
@@ -155,7 +158,7 @@ proptest! {
         prop_assert_eq!(err.kind(), AuthErrorKind::InvalidSignature);
         // The algorithm is bound to the key: the same secret under another HS algorithm (when
         // long enough for it) is refused before any signature is computed.
-        for &other_alg in Algorithm::ALL.iter().filter(|&&a| a != alg) {
+        for &other_alg in HMAC_ALGS.iter().filter(|&&a| a != alg) {
             let other = if secret.len() >= min_secret_len(other_alg) {
                 VerifyingKey::hmac(other_alg, &secret)
             } else {
@@ -600,7 +603,7 @@ proptest! {
     /// payload; duplicate member names are always refused.
     #[test]
     fn signed_tokens_with_random_headers_and_claims_never_panic(
-        (alg, header) in prop::sample::select(Algorithm::ALL.to_vec())
+        (alg, header) in prop::sample::select(HMAC_ALGS.to_vec())
             .prop_flat_map(|alg| (Just(alg), header_members(alg))),
         claims in claim_members(),
     ) {
@@ -636,7 +639,7 @@ proptest! {
     /// JWS layer returns the payload octets whatever they are.
     #[test]
     fn any_json_payload_under_a_plain_header_never_panics(
-        alg in prop::sample::select(Algorithm::ALL.to_vec()),
+        alg in prop::sample::select(HMAC_ALGS.to_vec()),
         payload in json_value(),
     ) {
         let header = format!("{{\"alg\":\"{alg}\",\"typ\":\"JWT\"}}");

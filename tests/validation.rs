@@ -489,10 +489,31 @@ fn an_unsecured_token_with_an_empty_signature_is_refused_as_malformed() {
 }
 
 #[test]
+#[cfg(feature = "aws-lc")]
+fn public_key_algorithms_on_an_hmac_key_are_a_mismatch() {
+    for alg in ["RS256", "ES256", "PS256", "EdDSA", "ES512", "PS512"] {
+        let header = format!(r#"{{"alg":"{alg}","typ":"JWT"}}"#);
+        assert_eq!(
+            verdict(&with_header(&header)),
+            Err(K::AlgorithmMismatch),
+            "{alg:?}"
+        );
+    }
+}
+
+#[test]
 fn unknown_algorithms_are_unsupported() {
-    for alg in [
-        "RS256", "HS1", "ES256", "PS256", "EdDSA", "hs256", "HS256 ", "", "HS",
-    ] {
+    // Public-key algorithms are known with the `aws-lc` feature: then an HS256 key refuses them
+    // as a mismatch (tested below).
+    let public_key_algs: &[&str] = if cfg!(feature = "aws-lc") {
+        &[]
+    } else {
+        &["RS256", "ES256", "PS256", "EdDSA"]
+    };
+    for alg in ["HS1", "hs256", "HS256 ", "", "HS", "RS1", "ES521"]
+        .into_iter()
+        .chain(public_key_algs.iter().copied())
+    {
         let header = format!(r#"{{"alg":"{alg}","typ":"JWT"}}"#);
         assert_eq!(
             verdict(&with_header(&header)),
@@ -1765,7 +1786,11 @@ fn an_auth_error_never_shows_the_token_or_any_part_of_it() {
         ),
         (
             forge(r#"{"alg":"RS256"}"#, &body(LATER, "")),
-            K::UnsupportedAlgorithm,
+            if cfg!(feature = "aws-lc") {
+                K::AlgorithmMismatch
+            } else {
+                K::UnsupportedAlgorithm
+            },
         ),
         (
             with_payload(&format!(r#"{{"sub":1,"exp":{LATER}}}"#)),

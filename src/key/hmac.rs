@@ -21,7 +21,9 @@ pub(crate) const MAX_TAG: usize = 64;
 
 impl HmacKey {
     pub(crate) fn new(alg: Algorithm, secret: &[u8]) -> Result<Self, ConfigError> {
-        let min = min_secret_len(alg);
+        let Some(min) = min_secret_len(alg) else {
+            return Err(ConfigError::WrongKeyType { algorithm: alg });
+        };
         if secret.len() < min {
             return Err(ConfigError::KeyTooShort {
                 algorithm: alg,
@@ -39,6 +41,7 @@ impl HmacKey {
             Algorithm::HS256 => Self::S256(Hmac::new_from_slice(secret).map_err(invalid)?),
             Algorithm::HS384 => Self::S384(Hmac::new_from_slice(secret).map_err(invalid)?),
             Algorithm::HS512 => Self::S512(Hmac::new_from_slice(secret).map_err(invalid)?),
+            _ => return Err(ConfigError::WrongKeyType { algorithm: alg }),
         })
     }
 
@@ -88,12 +91,14 @@ impl HmacKey {
     }
 }
 
-/// RFC 7518 §3.2: a key of the same size as the hash output or larger MUST be used.
-pub(crate) const fn min_secret_len(alg: Algorithm) -> usize {
+/// RFC 7518 §3.2: a key of the same size as the hash output or larger MUST be used. `None` for
+/// algorithms that are not HMAC.
+pub(crate) const fn min_secret_len(alg: Algorithm) -> Option<usize> {
     match alg {
-        Algorithm::HS256 => 32,
-        Algorithm::HS384 => 48,
-        Algorithm::HS512 => 64,
+        Algorithm::HS256 => Some(32),
+        Algorithm::HS384 => Some(48),
+        Algorithm::HS512 => Some(64),
+        _ => None,
     }
 }
 
@@ -121,11 +126,17 @@ mod tests {
             assert!(HmacKey::new(alg, &vec![1u8; min]).is_ok());
             assert!(HmacKey::new(alg, &[1u8; 200]).is_ok());
         }
+        assert_eq!(
+            HmacKey::new(Algorithm::RS256, &[1u8; 64]).err(),
+            Some(ConfigError::WrongKeyType {
+                algorithm: Algorithm::RS256
+            })
+        );
     }
 
     #[test]
     fn sign_and_verify_agree_for_every_size() {
-        for alg in Algorithm::ALL {
+        for alg in &[Algorithm::HS256, Algorithm::HS384, Algorithm::HS512] {
             let key = HmacKey::new(*alg, &[7u8; 64]).unwrap();
             let mut sig = String::from("a.b");
             key.sign_in_place_after_dot(&mut sig);

@@ -12,7 +12,11 @@
 //! | [`resolver_fn`] | a closure answering at once |
 //! | your own type | anything else, including asynchronous look-ups ([`Resolution::Pending`]) |
 
+#[cfg(feature = "aws-lc")]
+pub(crate) mod der;
 mod hmac;
+#[cfg(feature = "aws-lc")]
+pub(crate) mod public;
 mod signing;
 
 use std::fmt;
@@ -48,9 +52,13 @@ pub struct VerifyingKey {
     material: Material,
 }
 
+// The pre-keyed HMAC state is kept inline: it is read on every HS verification.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone)]
 pub(crate) enum Material {
     Hmac(HmacKey),
+    #[cfg(feature = "aws-lc")]
+    Public(public::PublicKey),
 }
 
 impl VerifyingKey {
@@ -94,6 +102,60 @@ impl VerifyingKey {
         Self { alg, kid, material }
     }
 
+    /// A public key from PEM (`PUBLIC KEY`, `RSA PUBLIC KEY` or `CERTIFICATE`) or DER
+    /// (SubjectPublicKeyInfo, PKCS#1 `RSAPublicKey` or certificate), bound to the algorithm its
+    /// kind implies: EC keys by curve (P-256 → ES256, P-384 → ES384, P-521 → ES512), Ed25519 →
+    /// EdDSA, RSA → RS256 (see [`with_algorithm`](Self::with_algorithm) for the others).
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidKey`] for an unreadable, unsupported or weak key (RSA under 2048
+    /// bits, an even modulus, exponent 1, a point off its curve).
+    #[cfg(feature = "aws-lc")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "aws-lc")))]
+    pub fn from_public_key(bytes: impl AsRef<[u8]>) -> Result<Self, ConfigError> {
+        let parts = der::parse_public(bytes.as_ref())?;
+        let alg = public::default_algorithm(&parts);
+        Self::public(alg, parts)
+    }
+
+    #[cfg(feature = "aws-lc")]
+    pub(crate) fn public(alg: Algorithm, parts: der::PublicParts) -> Result<Self, ConfigError> {
+        Ok(Self {
+            alg,
+            kid: None,
+            material: Material::Public(public::PublicKey::new(alg, parts)?),
+        })
+    }
+
+    /// Rebinds a public key to another algorithm of its kind (an RSA key to PS256, say).
+    ///
+    /// # Errors
+    /// [`ConfigError::WrongKeyType`] when `alg` does not fit the key (ES384 for a P-256 key, any
+    /// change of an HMAC key's algorithm).
+    pub fn with_algorithm(self, alg: Algorithm) -> Result<Self, ConfigError> {
+        if alg == self.alg {
+            return Ok(self);
+        }
+        match self.material {
+            Material::Hmac(_) => Err(ConfigError::WrongKeyType { algorithm: alg }),
+            #[cfg(feature = "aws-lc")]
+            Material::Public(key) => {
+                let mut rebound = Self::public(alg, key.parts().clone())?;
+                rebound.kid = self.kid;
+                Ok(rebound)
+            }
+        }
+    }
+
+    /// The public key's parts, for JWK export and thumbprints (`None` for HMAC keys).
+    #[cfg(feature = "aws-lc")]
+    pub(crate) fn public_parts(&self) -> Option<&der::PublicParts> {
+        match &self.material {
+            Material::Hmac(_) => None,
+            Material::Public(key) => Some(key.parts()),
+        }
+    }
+
     /// Names the key, for key rings and for the `kid` check of a static key.
     ///
     /// # Errors
@@ -101,6 +163,11 @@ impl VerifyingKey {
     pub fn with_kid(mut self, kid: impl Into<String>) -> Result<Self, ConfigError> {
         self.kid = Some(check_kid(kid.into())?);
         Ok(self)
+    }
+
+    #[cfg(feature = "aws-lc")]
+    pub(crate) fn material_clone(&self) -> Material {
+        self.material.clone()
     }
 
     /// The one algorithm this key verifies.
@@ -120,6 +187,8 @@ impl VerifyingKey {
     pub(crate) fn verify_signature(&self, signing_input: &[u8], signature_b64: &str) -> bool {
         match &self.material {
             Material::Hmac(k) => k.verify(signing_input, signature_b64),
+            #[cfg(feature = "aws-lc")]
+            Material::Public(k) => k.verify(signing_input, signature_b64),
         }
     }
 }

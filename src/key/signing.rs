@@ -34,7 +34,14 @@ pub struct SigningKey {
     kid: Option<Box<str>>,
     typ: Box<str>,
     encoded_header: Box<str>,
-    material: Material,
+    material: SignMaterial,
+}
+
+#[derive(Clone)]
+enum SignMaterial {
+    Hmac(HmacKey),
+    #[cfg(feature = "aws-lc")]
+    Private(std::sync::Arc<super::public::PrivateKey>, VerifyingKey),
 }
 
 impl SigningKey {
@@ -67,11 +74,64 @@ impl SigningKey {
     /// # Errors
     /// [`ConfigError::KeyTooShort`] when the secret is shorter than the hash output.
     pub fn hmac(alg: Algorithm, secret: impl AsRef<[u8]>) -> Result<Self, ConfigError> {
-        let material = Material::Hmac(HmacKey::new(alg, secret.as_ref())?);
+        let material = SignMaterial::Hmac(HmacKey::new(alg, secret.as_ref())?);
         Ok(Self::build(alg, None, "JWT".into(), material))
     }
 
-    fn build(alg: Algorithm, kid: Option<Box<str>>, typ: Box<str>, material: Material) -> Self {
+    /// A private key from PKCS#8 (PEM `PRIVATE KEY`, or DER): RSA (2048 bits or more), P-256,
+    /// P-384, P-521 or Ed25519. The algorithm follows the key (RSA → RS256, EC by curve, Ed25519
+    /// → EdDSA; [`with_algorithm`](Self::with_algorithm) picks another), and the `kid` is the
+    /// key's RFC 7638 thumbprint.
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidKey`] for an unreadable, unsupported or weak key.
+    #[cfg(feature = "aws-lc")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "aws-lc")))]
+    pub fn from_pkcs8(bytes: impl AsRef<[u8]>) -> Result<Self, ConfigError> {
+        let bytes = bytes.as_ref();
+        let pem;
+        let der = match std::str::from_utf8(bytes) {
+            Ok(text) if text.contains("-----BEGIN ") => {
+                pem = super::der::parse_pem(text)?;
+                if pem.label != "PRIVATE KEY" {
+                    return Err(ConfigError::InvalidKey("expected a PKCS#8 PRIVATE KEY PEM block"));
+                }
+                pem.der.as_slice()
+            }
+            _ => bytes,
+        };
+        let (private, parts, alg) = super::public::PrivateKey::from_pkcs8(der)?;
+        let verifying = VerifyingKey::public(alg, parts)?;
+        let kid = crate::jwk::thumbprint_of(&verifying).map(String::into_boxed_str);
+        let verifying = VerifyingKey::from_parts(alg, kid.clone(), verifying.material_clone());
+        let material = SignMaterial::Private(std::sync::Arc::new(private), verifying);
+        Ok(Self::build(alg, kid, "JWT".into(), material))
+    }
+
+    /// Signs with another algorithm of the key's kind (PS256 for an RSA key, say).
+    ///
+    /// # Errors
+    /// [`ConfigError::WrongKeyType`] when `alg` does not fit the key.
+    pub fn with_algorithm(self, alg: Algorithm) -> Result<Self, ConfigError> {
+        if alg == self.alg {
+            return Ok(self);
+        }
+        match self.material {
+            SignMaterial::Hmac(_) => Err(ConfigError::WrongKeyType { algorithm: alg }),
+            #[cfg(feature = "aws-lc")]
+            SignMaterial::Private(private, verifying) => {
+                let verifying = verifying.with_algorithm(alg)?;
+                Ok(Self::build(
+                    alg,
+                    self.kid,
+                    self.typ,
+                    SignMaterial::Private(private, verifying),
+                ))
+            }
+        }
+    }
+
+    fn build(alg: Algorithm, kid: Option<Box<str>>, typ: Box<str>, material: SignMaterial) -> Self {
         #[derive(Serialize)]
         struct Header<'a> {
             alg: &'a str,
@@ -130,10 +190,19 @@ impl SigningKey {
         self.kid.as_deref()
     }
 
-    /// The key that verifies what this key signs (for HMAC, the same secret), with the same `kid`.
+    /// The key that verifies what this key signs (for HMAC, the same secret; otherwise the
+    /// public half), with the same `kid`.
     #[must_use]
     pub fn verifying_key(&self) -> VerifyingKey {
-        VerifyingKey::from_parts(self.alg, self.kid.clone(), self.material.clone())
+        match &self.material {
+            SignMaterial::Hmac(key) => {
+                VerifyingKey::from_parts(self.alg, self.kid.clone(), Material::Hmac(key.clone()))
+            }
+            #[cfg(feature = "aws-lc")]
+            SignMaterial::Private(_, verifying) => {
+                VerifyingKey::from_parts(self.alg, self.kid.clone(), verifying.material_clone())
+            }
+        }
     }
 
     /// Signs `claims` (any value that serializes to a JSON object) into a compact JWT.
@@ -145,14 +214,24 @@ impl SigningKey {
         if payload.first() != Some(&b'{') {
             return Err(SignError::NotAnObject);
         }
-        let Material::Hmac(key) = &self.material;
+        let signature_len = match &self.material {
+            SignMaterial::Hmac(key) => key.tag_len(),
+            #[cfg(feature = "aws-lc")]
+            SignMaterial::Private(..) => 1024,
+        };
         let mut out = String::with_capacity(
-            self.encoded_header.len() + 2 + encoded_len(payload.len()) + encoded_len(key.tag_len()),
+            self.encoded_header.len() + 2 + encoded_len(payload.len()) + encoded_len(signature_len),
         );
         out.push_str(&self.encoded_header);
         out.push('.');
         B64.encode_string(&payload, &mut out);
-        key.sign_in_place_after_dot(&mut out);
+        match &self.material {
+            SignMaterial::Hmac(key) => key.sign_in_place_after_dot(&mut out),
+            #[cfg(feature = "aws-lc")]
+            SignMaterial::Private(private, _) => private
+                .sign_in_place_after_dot(self.alg, &mut out)
+                .map_err(|()| SignError::Backend)?,
+        }
         Ok(out)
     }
 }
