@@ -15,6 +15,7 @@
 //! | `JWT_ISSUER` | tokens must carry this `iss`; issued tokens carry it | none |
 //! | `JWT_AUDIENCE` | tokens must carry this `aud`; issued tokens carry it | none |
 //! | `BIND` | listen address | `127.0.0.1:3000` |
+//! | `JWT_SIGNING_KEY_FILE` | a PKCS#8 PEM private key (RSA, P-256/384/521, Ed25519): tokens are signed with it (algorithm from the key, `kid` its RFC 7638 thumbprint), verified with its public half (HS256 tokens are then refused), and the public key is served at `GET /.well-known/jwks.json`; needs `--features aws-lc` | unset |
 //!
 //! Routes: `GET /health` (open), `POST /login` (`{"username","password"}`; demo users `alice` /
 //! `alice-password` with role `user`, `admin` / `admin-password` with role `admin`), `GET /me`
@@ -52,13 +53,26 @@ pub struct Config {
     pub issuer: Option<String>,
     /// Required and issued `aud`.
     pub audience: Option<String>,
+    /// A PKCS#8 PEM private key to sign with instead of the secret.
+    pub signing_key_pem: Option<Vec<u8>>,
 }
 
 impl Config {
     /// Reads `JWT_SECRET`, `JWT_ISSUER` and `JWT_AUDIENCE`; the bool says whether the secret was
     /// generated.
-    fn from_env() -> (Self, bool) {
+    fn from_env() -> Result<(Self, bool), String> {
         let non_empty = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        if non_empty("JWT_JWKS_URL").is_some() || non_empty("JWT_OIDC_ISSUER").is_some() {
+            return Err(
+                "JWT_JWKS_URL / JWT_OIDC_ISSUER (remote key sets) are not supported by this version".into(),
+            );
+        }
+        let signing_key_pem = match non_empty("JWT_SIGNING_KEY_FILE") {
+            Some(path) => Some(
+                std::fs::read(&path).map_err(|e| format!("cannot read JWT_SIGNING_KEY_FILE={path}: {e}"))?,
+            ),
+            None => None,
+        };
         let (secret, generated) = match non_empty("JWT_SECRET") {
             Some(secret) => (secret, false),
             None => (random_b64(32), true),
@@ -67,8 +81,9 @@ impl Config {
             secret,
             issuer: non_empty("JWT_ISSUER"),
             audience: non_empty("JWT_AUDIENCE"),
+            signing_key_pem,
         };
-        (config, generated)
+        Ok((config, generated))
     }
 }
 
@@ -107,7 +122,7 @@ struct User {
 
 /// Builds the application. Fails on a configuration error (such as a secret under 32 bytes).
 pub fn app(config: Config) -> Result<Router, Box<dyn std::error::Error + Send + Sync>> {
-    let signing = SigningKey::hs256(config.secret.as_bytes())?;
+    let signing = signing_key(&config)?;
     let mut validation = Validation::new().leeway(Duration::from_secs(30));
     if let Some(iss) = &config.issuer {
         validation = validation.issuer(iss.as_str())?;
@@ -142,13 +157,29 @@ pub fn app(config: Config) -> Result<Router, Box<dyn std::error::Error + Send + 
         dummy_hash: hash_password(&random_b64(16))?,
     });
 
+    #[cfg(feature = "aws-lc")]
+    let jwks = if state.config.signing_key_pem.is_some() {
+        Some(tower_jwt_auth::PublishJwks::<Body>::new(
+            [state.signing.verifying_key()],
+            300,
+        )?)
+    } else {
+        None
+    };
+
     let protected = Router::new()
         .route("/me", get(me))
         .route("/admin", get(admin).route_layer(admin_only))
         // `route_layer`: only matched routes need a token, so unknown paths stay 404.
         .route_layer(auth);
 
-    Ok(Router::new()
+    let router = Router::new();
+    #[cfg(feature = "aws-lc")]
+    let router = match jwks {
+        Some(jwks) => router.route_service("/.well-known/jwks.json", axum::routing::get_service(jwks)),
+        None => router,
+    };
+    Ok(router
         .route("/health", get(|| async { Json(json!({ "status": "ok" })) }))
         .route("/login", post(login))
         .merge(protected)
@@ -156,6 +187,20 @@ pub fn app(config: Config) -> Result<Router, Box<dyn std::error::Error + Send + 
         .layer(DefaultBodyLimit::max(16 * 1024))
         // Marks the token as sensitive so that logging layers redact it.
         .layer(SetSensitiveRequestHeadersLayer::new([AUTHORIZATION])))
+}
+
+/// The key tokens are signed with: the PKCS#8 key when one is configured, else the HS256 secret.
+fn signing_key(config: &Config) -> Result<SigningKey, Box<dyn std::error::Error + Send + Sync>> {
+    match &config.signing_key_pem {
+        #[cfg(feature = "aws-lc")]
+        Some(pem) => Ok(SigningKey::from_pkcs8(pem)?),
+        #[cfg(not(feature = "aws-lc"))]
+        Some(_) => Err(
+            "JWT_SIGNING_KEY_FILE needs the `aws-lc` feature (cargo run --example server --features aws-lc)"
+                .into(),
+        ),
+        None => Ok(SigningKey::hs256(config.secret.as_bytes())?),
+    }
 }
 
 /// Rejections as JSON; the middleware keeps the status and the `WWW-Authenticate` challenge.
@@ -274,8 +319,16 @@ fn random_b64(bytes: usize) -> String {
 
 #[tokio::main]
 async fn main() {
-    let (config, generated) = Config::from_env();
-    if generated {
+    let (config, generated) = match Config::from_env() {
+        Ok(found) => found,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(2);
+        }
+    };
+    if config.signing_key_pem.is_some() {
+        println!("signing with the key in JWT_SIGNING_KEY_FILE; its public key is at /.well-known/jwks.json");
+    } else if generated {
         println!("JWT_SECRET is not set: generated a random HS256 secret for this run:");
         println!("  JWT_SECRET={}", config.secret);
     }
@@ -316,7 +369,7 @@ async fn main() {
 
 fn print_quick_start(config: &Config, base: &str) {
     println!("listening on {base}");
-    if let Ok(key) = SigningKey::hs256(config.secret.as_bytes()) {
+    if let Ok(key) = signing_key(config) {
         let state = AppState {
             signing: key,
             config: config.clone(),
@@ -354,6 +407,7 @@ mod tests {
             secret: SECRET.into(),
             issuer: issuer.map(Into::into),
             audience: audience.map(Into::into),
+            signing_key_pem: None,
         }
     }
 
@@ -500,6 +554,36 @@ mod tests {
         let app = app(config(None, None)).unwrap();
         let (status, _, _) = send(&app, get("/nope", None)).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+
+    #[cfg(feature = "aws-lc")]
+    #[tokio::test]
+    async fn a_signing_key_file_signs_verifies_and_publishes_its_public_key() {
+        // A throwaway P-256 key (PKCS#8), for this test only.
+        let pem = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/keys/example-server-p256.pem"
+        ))
+        .unwrap();
+        let mut c = config(None, None);
+        c.signing_key_pem = Some(pem);
+        let app = app(c).unwrap();
+        let token = login(&app, "alice", "alice-password").await;
+        let header = tower_jwt_auth::dangerous::decode_header_unverified(&token).unwrap();
+        assert_eq!(header["alg"], "ES256");
+        let (status, _, _) = send(&app, get("/me", Some(&token))).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, headers, jwks) = send(&app, get("/.well-known/jwks.json", None)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(headers[header::CONTENT_TYPE], "application/jwk-set+json");
+        assert_eq!(jwks["keys"][0]["kid"], header["kid"]);
+        // HS256 tokens made with the (unused) secret are refused.
+        let hs = SigningKey::hs256(SECRET)
+            .unwrap()
+            .sign(&json!({"sub":"x","role":"admin","exp": NumericDate::now().as_secs() + 60}))
+            .unwrap();
+        let (status, _, _) = send(&app, get("/me", Some(&hs))).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
     }
 
     #[test]

@@ -71,6 +71,8 @@ mod future;
 mod jwk;
 mod key;
 mod layer;
+#[cfg(feature = "aws-lc")]
+mod publish;
 mod rejection;
 mod service;
 mod source;
@@ -91,6 +93,9 @@ pub use self::key::{
     Resolution, SigningKey, VerifyingKey,
 };
 pub use self::layer::JwtAuthLayer;
+#[cfg(feature = "aws-lc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "aws-lc")))]
+pub use self::publish::PublishJwks;
 pub use self::rejection::{DefaultRejection, RejectionResponse};
 pub use self::service::JwtAuth;
 pub use self::source::TokenSource;
