@@ -43,6 +43,8 @@
 //! | --- | --- | --- |
 //! | `axum` | yes | the `Claims<T>` extractor (depends on `axum-core` only) |
 //! | `aws-lc` | no | RS256/384/512, PS256/384/512, ES256/384/512 and EdDSA (aws-lc-rs backend; builds C code) |
+//! | `jwks` | no | `JwksResolver`: remote JWK Sets with caching, rotation and OIDC discovery (implies `aws-lc`) |
+//! | `jwks-native-roots` | no | also trust the operating system's TLS roots for key set fetches |
 //! | `tracing` | no | one DEBUG event per refusal, target `tower_jwt_auth::rejection`; never the token |
 //! | `full` | no | all of the above |
 //!
@@ -69,6 +71,9 @@ mod error;
 mod extract;
 mod future;
 mod jwk;
+#[cfg(feature = "jwks")]
+#[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
+pub mod jwks;
 mod key;
 mod layer;
 #[cfg(feature = "aws-lc")]
@@ -88,6 +93,8 @@ pub use self::error::{AuthError, AuthErrorKind, Claim, ConfigError, SignError};
 pub use self::extract::MissingClaims;
 pub use self::future::ResponseFuture;
 pub use self::jwk::{Jwk, JwkSet, KeySet, SkippedKey};
+#[cfg(feature = "jwks")]
+pub use self::jwks::{JwksOptions, JwksResolver};
 pub use self::key::{
     resolver_fn, FnResolver, KeyError, KeyErrorKind, KeyQuery, KeyRef, KeyResolver, KeyRing, NeverPending,
     Resolution, SigningKey, VerifyingKey,
