@@ -15,6 +15,9 @@
 //! | `JWT_ISSUER` | tokens must carry this `iss`; issued tokens carry it | none |
 //! | `JWT_AUDIENCE` | tokens must carry this `aud`; issued tokens carry it | none |
 //! | `BIND` | listen address | `127.0.0.1:3000` |
+//! | `JWT_JWKS_URL` | JWKS mode: tokens are verified only against this remote key set (`JWT_SECRET` is not used to verify) and `POST /login` answers 404; needs `--features jwks` | unset |
+//! | `JWT_JWKS_COOLDOWN_SECS` | least time between refetches forced by unknown `kid`s | 30 |
+//! | `JWT_OIDC_ISSUER` | like `JWT_JWKS_URL`, with the key set found by OpenID Connect discovery; `iss` must equal it | unset |
 //! | `JWT_SIGNING_KEY_FILE` | a PKCS#8 PEM private key (RSA, P-256/384/521, Ed25519): tokens are signed with it (algorithm from the key, `kid` its RFC 7638 thumbprint), verified with its public half (HS256 tokens are then refused), and the public key is served at `GET /.well-known/jwks.json`; needs `--features aws-lc` | unset |
 //!
 //! Routes: `GET /health` (open), `POST /login` (`{"username","password"}`; demo users `alice` /
@@ -55,6 +58,25 @@ pub struct Config {
     pub audience: Option<String>,
     /// A PKCS#8 PEM private key to sign with instead of the secret.
     pub signing_key_pem: Option<Vec<u8>>,
+    /// Verify against a remote key set instead (JWKS mode).
+    pub remote: Option<Remote>,
+}
+
+/// Where JWKS mode finds its keys.
+#[derive(Clone, Debug)]
+pub enum Remote {
+    /// A JWK Set URL.
+    Jwks {
+        /// The key set's URL.
+        url: String,
+        /// The unknown-`kid` cooldown.
+        cooldown: Duration,
+    },
+    /// An OpenID Connect issuer.
+    Oidc {
+        /// The issuer URL (also the required `iss`).
+        issuer: String,
+    },
 }
 
 impl Config {
@@ -62,11 +84,18 @@ impl Config {
     /// generated.
     fn from_env() -> Result<(Self, bool), String> {
         let non_empty = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        if non_empty("JWT_JWKS_URL").is_some() || non_empty("JWT_OIDC_ISSUER").is_some() {
-            return Err(
-                "JWT_JWKS_URL / JWT_OIDC_ISSUER (remote key sets) are not supported by this version".into(),
-            );
-        }
+        let cooldown = match non_empty("JWT_JWKS_COOLDOWN_SECS") {
+            Some(secs) => Duration::from_secs(
+                secs.parse()
+                    .map_err(|_| format!("JWT_JWKS_COOLDOWN_SECS={secs:?} is not a number of seconds"))?,
+            ),
+            None => Duration::from_secs(30),
+        };
+        let remote = match (non_empty("JWT_JWKS_URL"), non_empty("JWT_OIDC_ISSUER")) {
+            (Some(url), _) => Some(Remote::Jwks { url, cooldown }),
+            (None, Some(issuer)) => Some(Remote::Oidc { issuer }),
+            (None, None) => None,
+        };
         let signing_key_pem = match non_empty("JWT_SIGNING_KEY_FILE") {
             Some(path) => Some(
                 std::fs::read(&path).map_err(|e| format!("cannot read JWT_SIGNING_KEY_FILE={path}: {e}"))?,
@@ -82,6 +111,7 @@ impl Config {
             issuer: non_empty("JWT_ISSUER"),
             audience: non_empty("JWT_AUDIENCE"),
             signing_key_pem,
+            remote,
         };
         Ok((config, generated))
     }
@@ -131,7 +161,16 @@ pub fn app(config: Config) -> Result<Router, Box<dyn std::error::Error + Send + 
         validation = validation.audience(aud.as_str())?;
     }
     const REALM: &str = "tower-jwt-auth example";
-    let auth = JwtAuthLayer::<UserClaims>::new(signing.verifying_key())
+    let keys = server_keys(&config, &signing)?;
+    #[cfg(feature = "jwks")]
+    if let Some(Remote::Oidc { issuer }) = &config.remote {
+        if config.issuer.as_ref().is_some_and(|iss| iss != issuer) {
+            return Err("JWT_ISSUER and JWT_OIDC_ISSUER differ".into());
+        }
+        validation = validation.issuer(issuer.as_str())?;
+    }
+    let jwks_mode = config.remote.is_some();
+    let auth = JwtAuthLayer::<UserClaims, ServerKeys>::new(keys)
         .validation(validation)
         .realm(REALM)?
         .with_rejection(json_rejection);
@@ -179,14 +218,74 @@ pub fn app(config: Config) -> Result<Router, Box<dyn std::error::Error + Send + 
         Some(jwks) => router.route_service("/.well-known/jwks.json", axum::routing::get_service(jwks)),
         None => router,
     };
+    // In JWKS mode another party issues the tokens: no login here (404).
+    let router = if jwks_mode {
+        router
+    } else {
+        router.route("/login", post(login))
+    };
     Ok(router
         .route("/health", get(|| async { Json(json!({ "status": "ok" })) }))
-        .route("/login", post(login))
         .merge(protected)
         .with_state(state)
         .layer(DefaultBodyLimit::max(16 * 1024))
         // Marks the token as sensitive so that logging layers redact it.
         .layer(SetSensitiveRequestHeadersLayer::new([AUTHORIZATION])))
+}
+
+/// The keys tokens are verified with: the signing key's (HS256 secret or public half), or a
+/// remote key set in JWKS mode.
+#[derive(Clone, Debug)]
+pub enum ServerKeys {
+    /// One local key.
+    Local(tower_jwt_auth::VerifyingKey),
+    /// A remote JWK Set.
+    #[cfg(feature = "jwks")]
+    Remote(tower_jwt_auth::JwksResolver),
+}
+
+type KeyFuture = std::pin::Pin<
+    Box<
+        dyn std::future::Future<Output = Result<Arc<tower_jwt_auth::VerifyingKey>, tower_jwt_auth::KeyError>>
+            + Send,
+    >,
+>;
+
+impl tower_jwt_auth::KeyResolver for ServerKeys {
+    type Future = KeyFuture;
+
+    fn resolve(&self, query: &tower_jwt_auth::KeyQuery<'_>) -> tower_jwt_auth::Resolution<'_, KeyFuture> {
+        use tower_jwt_auth::Resolution;
+        match self {
+            Self::Local(key) => match key.resolve(query) {
+                Resolution::Ready(found) => Resolution::Ready(found),
+                Resolution::Pending(never) => match never {},
+            },
+            #[cfg(feature = "jwks")]
+            Self::Remote(resolver) => resolver.resolve(query),
+        }
+    }
+}
+
+fn server_keys(
+    config: &Config,
+    signing: &SigningKey,
+) -> Result<ServerKeys, Box<dyn std::error::Error + Send + Sync>> {
+    match &config.remote {
+        None => Ok(ServerKeys::Local(signing.verifying_key())),
+        #[cfg(feature = "jwks")]
+        Some(Remote::Jwks { url, cooldown }) => Ok(ServerKeys::Remote(tower_jwt_auth::JwksResolver::with_options(
+            url,
+            tower_jwt_auth::JwksOptions::default().cooldown(*cooldown),
+        )?)),
+        #[cfg(feature = "jwks")]
+        Some(Remote::Oidc { issuer }) => Ok(ServerKeys::Remote(tower_jwt_auth::JwksResolver::oidc(
+            issuer,
+            tower_jwt_auth::JwksOptions::default(),
+        )?)),
+        #[cfg(not(feature = "jwks"))]
+        Some(_) => Err("JWT_JWKS_URL / JWT_OIDC_ISSUER need the `jwks` feature (cargo run --example server --features jwks)".into()),
+    }
 }
 
 /// The key tokens are signed with: the PKCS#8 key when one is configured, else the HS256 secret.
@@ -326,7 +425,9 @@ async fn main() {
             std::process::exit(2);
         }
     };
-    if config.signing_key_pem.is_some() {
+    if let Some(remote) = &config.remote {
+        println!("JWKS mode: verifying tokens with the keys of {remote:?}; POST /login is disabled");
+    } else if config.signing_key_pem.is_some() {
         println!("signing with the key in JWT_SIGNING_KEY_FILE; its public key is at /.well-known/jwks.json");
     } else if generated {
         println!("JWT_SECRET is not set: generated a random HS256 secret for this run:");
@@ -408,6 +509,7 @@ mod tests {
             issuer: issuer.map(Into::into),
             audience: audience.map(Into::into),
             signing_key_pem: None,
+            remote: None,
         }
     }
 
@@ -584,6 +686,32 @@ mod tests {
             .unwrap();
         let (status, _, _) = send(&app, get("/me", Some(&hs))).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+
+    #[cfg(feature = "jwks")]
+    #[tokio::test]
+    async fn jwks_mode_has_no_login_and_answers_503_while_the_key_set_is_unreachable() {
+        let mut c = config(None, None);
+        c.remote = Some(Remote::Jwks {
+            url: "http://127.0.0.1:1/jwks.json".into(),
+            cooldown: Duration::from_secs(30),
+        });
+        let app = app(c).unwrap();
+        let (status, _, _) = send(
+            &app,
+            login_request(r#"{"username":"alice","password":"alice-password"}"#),
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let token = SigningKey::hs256(SECRET)
+            .unwrap()
+            .sign(&json!({"sub":"x","role":"admin","exp": NumericDate::now().as_secs() + 60}))
+            .unwrap();
+        let (status, headers, _) = send(&app, get("/me", Some(&token))).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(headers.get(header::WWW_AUTHENTICATE).is_none());
+        let (status, _, _) = send(&app, get("/health", None)).await;
+        assert_eq!(status, StatusCode::OK);
     }
 
     #[test]
