@@ -238,7 +238,7 @@ pub fn app(config: Config) -> Result<Router, Box<dyn std::error::Error + Send + 
 #[derive(Clone, Debug)]
 pub enum ServerKeys {
     /// One local key.
-    Local(tower_jwt_auth::VerifyingKey),
+    Local(Box<tower_jwt_auth::VerifyingKey>),
     /// A remote JWK Set.
     #[cfg(feature = "jwks")]
     Remote(tower_jwt_auth::JwksResolver),
@@ -272,7 +272,7 @@ fn server_keys(
     signing: &SigningKey,
 ) -> Result<ServerKeys, Box<dyn std::error::Error + Send + Sync>> {
     match &config.remote {
-        None => Ok(ServerKeys::Local(signing.verifying_key())),
+        None => Ok(ServerKeys::Local(Box::new(signing.verifying_key()))),
         #[cfg(feature = "jwks")]
         Some(Remote::Jwks { url, cooldown }) => Ok(ServerKeys::Remote(tower_jwt_auth::JwksResolver::with_options(
             url,
