@@ -11,7 +11,7 @@
 //! | no set ever obtained | 503 for requests with a token; the server still starts | — |
 //! | transport | hyper + rustls (aws-lc-rs provider, webpki roots), HTTPS only except loopback, no redirects | — |
 //! | limits | 2 s to connect, 5 s in all, 256 KiB body, 100 keys | [`JwksOptions`] |
-//! | keys | see [`KeySet`](crate::KeySet): `oct` keys never used, unusable keys skipped | — |
+//! | keys | see [`KeySet`]: `oct` keys never used, unusable keys skipped | — |
 //!
 //! Fetches, failures and skipped keys are `tracing` events (target `tower_jwt_auth::jwks`).
 
