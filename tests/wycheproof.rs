@@ -708,10 +708,8 @@ fn the_rfc_7520_es512_token_verifies_once_the_key_names_es512() {
         let (jws, mut jwk) = jws_case_jwk(tc_id);
         assert_eq!(jwk["alg"], "ES521");
         let refused = jws_key(&jwk).unwrap_err();
-        assert!(
-            matches!(&refused, KeyProblem::Config(why) if why.contains("alg is not a supported JWS algorithm")),
-            "tc{tc_id}: {refused:?}"
-        );
+        let refused_for_its_alg = matches!(&refused, KeyProblem::Config(why) if why.contains("alg is not a supported JWS algorithm"));
+        assert!(refused_for_its_alg, "tc{tc_id}: {refused:?}");
         jwk["alg"] = Value::from("ES512");
         let key = jws_key(&jwk).expect("a P-521 key for ES512");
         let payload = Validation::new()
@@ -959,6 +957,12 @@ fn every_refused_key_set_case_is_refused_for_the_reason_it_tests() {
             // The oct key of the mixed set is never used from a key set; its EC key is.
             (1, "refused: UnknownKey; key set skipped [\"kid-aes-sign: symmetric keys"),
             (6, "refused: UnknownKey; key set skipped [\"kid-rsa-sign: unusable key: use is not sig\"]"),
+            // RSA moduli with the ROCA fingerprint (CVE-2017-15361) are refused.
+            (
+                7,
+                "refused: UnknownKey; key set skipped [\"kid-rsa-roca-sign: unusable key: RSA modulus has the ROCA \
+                 weakness",
+            ),
             (8, "refused: UnknownKey; key set skipped [\"RS256_1024: unusable key: RSA modulus under 2048 bits\"]"),
             (
                 9,

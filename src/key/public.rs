@@ -94,22 +94,6 @@ fn verification(alg: Algorithm) -> Option<&'static dyn signature::VerificationAl
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn random_looking_moduli_have_no_roca_fingerprint() {
-        let mut n = vec![0u8; 256];
-        for (i, b) in n.iter_mut().enumerate() {
-            *b = (i as u8).wrapping_mul(151).wrapping_add(7);
-        }
-        assert!(!has_roca_fingerprint(&n));
-        // 65537^k moduli pass every residue test by construction.
-        assert!(has_roca_fingerprint(&[0x01, 0x00, 0x01]));
-    }
-}
-
 /// Bits of a big-endian unsigned integer without leading zero bytes.
 fn bit_len(n: &[u8]) -> usize {
     n.first()
@@ -274,5 +258,21 @@ impl PrivateKey {
         out.push('.');
         B64.encode_string(signature, out);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random_looking_moduli_have_no_roca_fingerprint() {
+        let mut n = vec![0u8; 256];
+        for (i, b) in n.iter_mut().enumerate() {
+            *b = (i as u8).wrapping_mul(151).wrapping_add(7);
+        }
+        assert!(!has_roca_fingerprint(&n));
+        // 65537^k moduli pass every residue test by construction.
+        assert!(has_roca_fingerprint(&[0x01, 0x00, 0x01]));
     }
 }
