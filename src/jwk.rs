@@ -271,6 +271,15 @@ pub(crate) fn thumbprint_of(key: &VerifyingKey) -> Option<String> {
     Some(B64.encode(Sha256::digest(canonical.as_bytes())))
 }
 
+/// Why a JWK Set document was refused whole.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum DocumentError {
+    /// Not a JSON object with a `keys` array.
+    NotASet,
+    /// More keys than allowed.
+    TooManyKeys,
+}
+
 /// Why a key of a set was left out.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -322,9 +331,42 @@ impl KeySet {
     /// [`ConfigError::InvalidKey`] when the document is not a JWK Set; individual unusable keys
     /// are skipped instead.
     pub fn from_json(json: &[u8]) -> Result<Self, ConfigError> {
-        let set: JwkSet =
-            serde_json::from_slice(json).map_err(|_| ConfigError::InvalidKey("not a JWK Set document"))?;
-        Ok(Self::from_set(&set))
+        Self::from_document(json, usize::MAX).map_err(|e| match e {
+            DocumentError::NotASet => ConfigError::InvalidKey("not a JWK Set document"),
+            DocumentError::TooManyKeys => ConfigError::InvalidKey("too many keys"),
+        })
+    }
+
+    /// Reads a JWK Set document of at most `max_keys` keys. An object in `keys` that is not a
+    /// well-formed JWK (a number for `kid`, say) is skipped like any unusable key (RFC 7517 §5);
+    /// an entry that is not an object at all makes the document invalid.
+    pub(crate) fn from_document(json: &[u8], max_keys: usize) -> Result<Self, DocumentError> {
+        #[derive(Deserialize)]
+        struct RawSet {
+            keys: Vec<serde_json::Value>,
+        }
+        let raw: RawSet = serde_json::from_slice(json).map_err(|_| DocumentError::NotASet)?;
+        if !raw.keys.iter().all(serde_json::Value::is_object) {
+            return Err(DocumentError::NotASet);
+        }
+        if raw.keys.len() > max_keys {
+            return Err(DocumentError::TooManyKeys);
+        }
+        let mut malformed = Vec::new();
+        let mut keys = Vec::with_capacity(raw.keys.len());
+        for value in raw.keys {
+            let kid = value.get("kid").and_then(|k| k.as_str()).map(str::to_owned);
+            match serde_json::from_value::<Jwk>(value) {
+                Ok(jwk) => keys.push(jwk),
+                Err(_) => malformed.push(SkippedKey {
+                    kid,
+                    reason: "malformed JWK".to_owned(),
+                }),
+            }
+        }
+        let mut set = Self::from_set(&JwkSet { keys });
+        set.skipped.extend(malformed);
+        Ok(set)
     }
 
     /// Builds the resolver from parsed keys, skipping those that cannot be used.

@@ -34,8 +34,9 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
+use crate::jwk::DocumentError;
 use crate::key::{KeyError, KeyQuery, KeyRef, KeyResolver, Resolution};
-use crate::{Algorithm, ConfigError, JwkSet, JwtAuthLayer, KeySet, Validation, VerifyingKey};
+use crate::{Algorithm, ConfigError, JwtAuthLayer, KeySet, Validation, VerifyingKey};
 
 /// Settings of a [`JwksResolver`]; every field has the documented default.
 #[derive(Clone, Debug)]
@@ -517,15 +518,12 @@ impl Inner {
             Source::Oidc { issuer, discovery } => self.jwks_uri(issuer, discovery).await?,
         };
         let (body, max_age) = self.get(&url).await?;
-        let set: JwkSet =
-            serde_json::from_slice(&body).map_err(|_| FetchError::Invalid("not a JWK Set".to_owned()))?;
-        if set.keys.len() > self.options.max_keys {
-            return Err(FetchError::Invalid(format!(
-                "more than {} keys",
-                self.options.max_keys
-            )));
-        }
-        let keys = KeySet::from_set(&set);
+        let keys = KeySet::from_document(&body, self.options.max_keys).map_err(|e| match e {
+            DocumentError::NotASet => FetchError::Invalid("not a JWK Set".to_owned()),
+            DocumentError::TooManyKeys => {
+                FetchError::Invalid(format!("more than {} keys", self.options.max_keys))
+            }
+        })?;
         if keys.is_empty() {
             return Err(FetchError::NoUsableKey);
         }
