@@ -235,23 +235,73 @@ struct Snapshot {
     keys: Vec<Arc<VerifyingKey>>,
     fetched_at: Option<(Instant, SystemTime)>,
     expires_at: Option<Instant>,
+    /// Set by the background task once the set is older than `max_stale`, so that the fast
+    /// path reads a flag instead of the clock.
+    too_old: AtomicBool,
 }
 
 impl Snapshot {
-    fn find(&self, alg: Algorithm, kid: Option<&str>) -> Option<&Arc<VerifyingKey>> {
+    fn stale_deadline(&self, max_stale: Duration) -> Option<Instant> {
+        self.fetched_at.map(|(at, _)| at + max_stale)
+    }
+}
+
+impl Snapshot {
+    fn position(&self, alg: Algorithm, kid: Option<&str>) -> Option<usize> {
         match kid {
             Some(kid) => self
                 .keys
                 .iter()
-                .find(|k| k.kid() == Some(kid) && k.algorithm() == alg),
+                .position(|k| k.kid() == Some(kid) && k.algorithm() == alg),
             None => {
-                let mut candidates = self.keys.iter().filter(|k| k.algorithm() == alg);
+                let mut candidates = self.keys.iter().enumerate().filter(|(_, k)| k.algorithm() == alg);
                 match (candidates.next(), candidates.next()) {
-                    (Some(key), None) => Some(key),
+                    (Some((index, _)), None) => Some(index),
                     _ => None,
                 }
             }
         }
+    }
+
+    fn find(&self, alg: Algorithm, kid: Option<&str>) -> Option<&Arc<VerifyingKey>> {
+        self.position(alg, kid).and_then(|i| self.keys.get(i))
+    }
+}
+
+/// A key of a [`JwksResolver`]'s snapshot (see [`KeyRef::Cached`]): an `arc-swap` guard, which
+/// keeps the snapshot alive without a shared reference-count update on its fast path.
+pub struct CachedKey {
+    guard: arc_swap::Guard<Arc<Snapshot>>,
+    index: usize,
+}
+
+impl CachedKey {
+    fn key(&self) -> &VerifyingKey {
+        // `index` was found in this very snapshot, which never changes: it is in bounds.
+        #[allow(clippy::indexing_slicing)]
+        &self.guard.keys[self.index]
+    }
+}
+
+impl std::ops::Deref for CachedKey {
+    type Target = VerifyingKey;
+    fn deref(&self) -> &VerifyingKey {
+        self.key()
+    }
+}
+
+impl Clone for CachedKey {
+    fn clone(&self) -> Self {
+        Self {
+            guard: arc_swap::Guard::from_inner(Arc::clone(&self.guard)),
+            index: self.index,
+        }
+    }
+}
+
+impl fmt::Debug for CachedKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("CachedKey").field(self.key()).finish()
     }
 }
 
@@ -355,6 +405,7 @@ impl JwksResolver {
                     keys: Vec::new(),
                     fetched_at: None,
                     expires_at: None,
+                    too_old: AtomicBool::new(false),
                 }),
                 fetch_lock: tokio::sync::Mutex::new(()),
                 state: Mutex::new(FetchState::default()),
@@ -426,10 +477,26 @@ async fn refresh_loop(weak: Weak<Inner>) {
     loop {
         let wait = {
             let Some(inner) = weak.upgrade() else { return };
-            inner.next_refresh_in()
+            let snapshot = inner.snapshot.load();
+            let until_too_old = snapshot
+                .stale_deadline(inner.options.max_stale)
+                .filter(|_| !snapshot.too_old.load(Ordering::Relaxed))
+                .map_or(Duration::MAX, |deadline| {
+                    deadline.saturating_duration_since(Instant::now())
+                });
+            inner.next_refresh_in().min(until_too_old)
         };
         tokio::time::sleep(wait).await;
         let Some(inner) = weak.upgrade() else { return };
+        {
+            let snapshot = inner.snapshot.load();
+            if snapshot
+                .stale_deadline(inner.options.max_stale)
+                .is_some_and(|deadline| Instant::now() >= deadline)
+            {
+                snapshot.too_old.store(true, Ordering::Relaxed);
+            }
+        }
         let _flight = inner.fetch_lock.lock().await;
         // A forced fetch may have just refreshed the set.
         if inner.next_refresh_in() == Duration::ZERO {
@@ -498,6 +565,7 @@ impl Inner {
                     keys: set.keys().cloned().map(Arc::new).collect(),
                     fetched_at: Some((now, SystemTime::now())),
                     expires_at: Some(now + ttl),
+                    too_old: AtomicBool::new(false),
                 }));
                 state.failures = 0;
                 state.last_error = None;
@@ -651,15 +719,24 @@ impl KeyResolver for JwksResolver {
     fn resolve(&self, query: &KeyQuery<'_>) -> Resolution<'_, JwksFuture> {
         self.ensure_refresher();
         let snapshot = self.inner.snapshot.load();
-        let now = Instant::now();
-        let usable = snapshot
-            .fetched_at
-            .is_some_and(|(at, _)| now.saturating_duration_since(at) <= self.inner.options.max_stale);
+        // With the background task running, it flags a set that became too old; without one
+        // (no Tokio runtime), the clock is read here.
+        let usable = snapshot.fetched_at.is_some()
+            && !snapshot.too_old.load(Ordering::Relaxed)
+            && (self.inner.refresher.load(Ordering::Relaxed)
+                || snapshot
+                    .stale_deadline(self.inner.options.max_stale)
+                    .is_some_and(|deadline| Instant::now() < deadline));
         if usable {
-            if let Some(key) = snapshot.find(query.alg(), query.kid()) {
-                return Resolution::Ready(Ok(KeyRef::Shared(Arc::clone(key))));
+            if let Some(index) = snapshot.position(query.alg(), query.kid()) {
+                return Resolution::Ready(Ok(KeyRef::Cached(CachedKey {
+                    guard: snapshot,
+                    index,
+                })));
             }
         }
+        // The slow path: an unknown key, or no usable set.
+        let now = Instant::now();
         {
             let mut state = self.inner.lock_state();
             // A fetch under way, or a forced one not yet done, answers this request too: wait

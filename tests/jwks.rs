@@ -308,6 +308,30 @@ async fn failed_fetches_never_replace_a_good_set() {
 }
 
 #[tokio::test]
+async fn a_set_older_than_max_stale_answers_unavailable_until_a_fetch_succeeds() {
+    let a = key_a();
+    let server = endpoint(Behaviour::Json(jwks(&[&a])), None).await;
+    let options = fast_options()
+        .cache_ttl(Duration::from_millis(100))
+        .max_stale(Duration::from_millis(400));
+    let resolver = JwksResolver::with_options(&server.url, options).unwrap();
+    assert!(verify(&resolver, &token(&a)).await.is_ok());
+    server.set(Behaviour::Status(500));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Stale but within max_stale: still verifies.
+    assert!(verify(&resolver, &token(&a)).await.is_ok());
+    assert!(resolver.status().stale);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(
+        verify(&resolver, &token(&a)).await,
+        Err(AuthErrorKind::KeyUnavailable)
+    );
+    server.set(Behaviour::Json(jwks(&[&a])));
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert!(verify(&resolver, &token(&a)).await.is_ok());
+}
+
+#[tokio::test]
 async fn no_set_ever_obtained_answers_unavailable_and_recovers() {
     let a = key_a();
     let server = endpoint(Behaviour::Status(503), None).await;

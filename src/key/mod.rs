@@ -244,11 +244,16 @@ impl<'a> KeyQuery<'a> {
 /// A resolved key: borrowed from the resolver (no reference counting on the fast path) or
 /// shared.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub enum KeyRef<'r> {
     /// A key the resolver owns.
     Borrowed(&'r VerifyingKey),
-    /// A key shared with others (a cache snapshot, a closure's answer).
+    /// A key shared with others (a closure's answer).
     Shared(Arc<VerifyingKey>),
+    /// A key of a [`JwksResolver`](crate::JwksResolver)'s current snapshot, held without
+    /// touching any reference count shared between threads.
+    #[cfg(feature = "jwks")]
+    Cached(crate::jwks::CachedKey),
 }
 
 impl Deref for KeyRef<'_> {
@@ -257,6 +262,8 @@ impl Deref for KeyRef<'_> {
         match self {
             Self::Borrowed(k) => k,
             Self::Shared(k) => k,
+            #[cfg(feature = "jwks")]
+            Self::Cached(k) => k,
         }
     }
 }
