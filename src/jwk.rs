@@ -389,7 +389,7 @@ impl KeySet {
                 }
             };
             if let Some(reason) = reason {
-                #[cfg(feature = "tracing")]
+                #[cfg(any(feature = "tracing", feature = "jwks"))]
                 tracing::debug!(target: "tower_jwt_auth::jwks", kid = ?jwk.kid, %reason, "key skipped");
                 skipped.push(SkippedKey {
                     kid: jwk.kid.clone(),
