@@ -447,18 +447,33 @@ impl KeySet {
 
     /// Finds the key for a token's `kid` and `alg` (see the type's docs for the policy).
     pub(crate) fn find(&self, alg: Algorithm, kid: Option<&str>) -> Result<&VerifyingKey, KeyError> {
-        match kid {
-            Some(kid) => self
-                .keys
+        select(&self.keys, alg, kid)
+            .and_then(|i| self.keys.get(i))
+            .ok_or(KeyError::unknown_key())
+    }
+}
+
+/// The key-set policy, shared by [`KeySet`] and the JWKS resolver: with a `kid`, the key with
+/// that `kid` and the token's algorithm; without one, the only key of the token's algorithm.
+pub(crate) fn select<K: std::borrow::Borrow<VerifyingKey>>(
+    keys: &[K],
+    alg: Algorithm,
+    kid: Option<&str>,
+) -> Option<usize> {
+    match kid {
+        Some(kid) => keys
+            .iter()
+            .map(K::borrow)
+            .position(|k| k.kid() == Some(kid) && k.algorithm() == alg),
+        None => {
+            let mut candidates = keys
                 .iter()
-                .find(|k| k.kid() == Some(kid) && k.algorithm() == alg)
-                .ok_or(KeyError::unknown_key()),
-            None => {
-                let mut candidates = self.keys.iter().filter(|k| k.algorithm() == alg);
-                match (candidates.next(), candidates.next()) {
-                    (Some(key), None) => Ok(key),
-                    _ => Err(KeyError::unknown_key()),
-                }
+                .map(K::borrow)
+                .enumerate()
+                .filter(|(_, k)| k.algorithm() == alg);
+            match (candidates.next(), candidates.next()) {
+                (Some((index, _)), None) => Some(index),
+                _ => None,
             }
         }
     }

@@ -248,19 +248,7 @@ impl Snapshot {
 
 impl Snapshot {
     fn position(&self, alg: Algorithm, kid: Option<&str>) -> Option<usize> {
-        match kid {
-            Some(kid) => self
-                .keys
-                .iter()
-                .position(|k| k.kid() == Some(kid) && k.algorithm() == alg),
-            None => {
-                let mut candidates = self.keys.iter().enumerate().filter(|(_, k)| k.algorithm() == alg);
-                match (candidates.next(), candidates.next()) {
-                    (Some((index, _)), None) => Some(index),
-                    _ => None,
-                }
-            }
-        }
+        crate::jwk::select(&self.keys, alg, kid)
     }
 
     fn find(&self, alg: Algorithm, kid: Option<&str>) -> Option<&Arc<VerifyingKey>> {
