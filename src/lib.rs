@@ -45,6 +45,7 @@
 //! | `aws-lc` | no | RS256/384/512, PS256/384/512, ES256/384/512 and EdDSA (aws-lc-rs backend; builds C code) |
 //! | `jwks` | no | `JwksResolver`: remote JWK Sets with caching, rotation and OIDC discovery (implies `aws-lc`) |
 //! | `jwks-native-roots` | no | also trust the operating system's TLS roots for key set fetches |
+//! | `cli` | no | the `jwtck` command-line tool (not part of the library) |
 //! | `tracing` | no | one DEBUG event per refusal, target `tower_jwt_auth::rejection`; never the token |
 //! | `full` | no | all of the above |
 //!
