@@ -12,6 +12,7 @@ use tower_service::Service;
 use crate::future::ResponseFuture;
 use crate::layer::Config;
 use crate::rejection::respond;
+use crate::source::refusal;
 use crate::{
     AuthError, AuthErrorKind, Claims, DefaultRejection, JwtAuthLayer, KeyResolver, RejectionResponse,
     Verification, VerifyingKey,
@@ -118,7 +119,9 @@ where
             Ok(None) => Outcome::Refused(AuthError::new(AuthErrorKind::MissingToken)),
             Ok(Some(token)) => match config.validation.verify_with::<T, K>(token, &config.resolver) {
                 Verification::Done(Ok(claims)) => Outcome::Verified(claims),
-                Verification::Done(Err(error)) => Outcome::Refused(error),
+                Verification::Done(Err(error)) => {
+                    Outcome::Refused(AuthError::new(refusal(token, error.kind())))
+                }
                 Verification::Pending(future) => Outcome::Pending(future, Box::from(token)),
             },
         };
