@@ -809,3 +809,60 @@ fn headers_and_payloads_of_every_size_around_the_stack_buffers_verify() {
         );
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Key material from outside (JWK Sets, JWKs) never panics the parsers, whatever the bytes.
+    #[test]
+    fn arbitrary_key_documents_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+        let _ = tower_jwt_auth::KeySet::from_json(&bytes);
+        if let Ok(jwk) = serde_json::from_slice::<tower_jwt_auth::Jwk>(&bytes) {
+            let _ = VerifyingKey::from_jwk(&jwk);
+        }
+    }
+
+    /// Arbitrary JWK members (wrong lengths, bad base64, odd curves) are errors, not panics.
+    #[test]
+    fn arbitrary_jwk_members_never_panic(
+        kty in prop::sample::select(vec!["RSA", "EC", "OKP", "oct", "x"]),
+        crv in prop::sample::select(vec!["P-256", "P-384", "P-521", "Ed25519", "X25519", ""]),
+        alg in prop::option::of(prop::sample::select(vec!["HS256", "RS256", "PS512", "ES256", "ES512", "EdDSA", "none"])),
+        a in "[A-Za-z0-9_-]{0,400}",
+        b in "[A-Za-z0-9_-]{0,120}",
+    ) {
+        let jwk: tower_jwt_auth::Jwk = serde_json::from_value(serde_json::json!({
+            "kty": kty, "crv": crv, "alg": alg, "n": a, "e": b, "x": a, "y": b, "k": a,
+        })).expect("a JWK");
+        let _ = VerifyingKey::from_jwk(&jwk);
+    }
+}
+
+#[cfg(feature = "aws-lc")]
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// PEM and DER input (public keys, certificates, PKCS#8) never panics the readers.
+    #[test]
+    fn arbitrary_pem_and_der_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..600)) {
+        let _ = VerifyingKey::from_public_key(&bytes);
+        let _ = tower_jwt_auth::SigningKey::from_pkcs8(&bytes);
+        let pem = format!("-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &bytes));
+        let _ = VerifyingKey::from_public_key(pem.as_bytes());
+    }
+
+    /// A valid SubjectPublicKeyInfo with one byte changed or cut short is refused or still a
+    /// key, never a panic.
+    #[test]
+    fn mangled_spki_never_panics(index in any::<prop::sample::Index>(), byte in any::<u8>(), cut in any::<prop::sample::Index>()) {
+        let der = include_bytes!("keys/p256.pub.der").to_vec();
+        let mut changed = der.clone();
+        let i = index.index(changed.len());
+        changed[i] = byte;
+        let _ = VerifyingKey::from_public_key(&changed);
+        let _ = VerifyingKey::from_public_key(&der[..cut.index(der.len())]);
+        let cert = include_bytes!("keys/p256.crt.der");
+        let _ = VerifyingKey::from_public_key(&cert[..cut.index(cert.len())]);
+    }
+}
