@@ -46,6 +46,7 @@
 //! | `jwks` | no | `JwksResolver`: remote JWK Sets with caching, rotation and OIDC discovery (implies `aws-lc`) |
 //! | `jwks-native-roots` | no | also trust the operating system's TLS roots for key set fetches |
 //! | `cli` | no | the `jwtck` command-line tool (not part of the library) |
+//! | `sessions` | no | refresh-token sessions: rotation, reuse detection, grace window, in-memory store |
 //! | `tracing` | no | one DEBUG event per refusal, target `tower_jwt_auth::rejection`; never the token |
 //! | `full` | no | all of the above |
 //!
@@ -81,6 +82,9 @@ mod layer;
 mod publish;
 mod rejection;
 mod service;
+#[cfg(feature = "sessions")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sessions")))]
+pub mod session;
 mod source;
 mod token;
 mod validation;

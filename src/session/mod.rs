@@ -1,0 +1,347 @@
+//! Refresh-token sessions (feature `sessions`): opaque refresh tokens with rotation, reuse
+//! detection and a grace window for honest races (OAuth 2.0 Security BCP, RFC 9700 §4.14.2).
+//!
+//! A refresh token is `rt1_` followed by base64url of a session id (128 random bits), the
+//! session's generation and an HMAC-SHA256 tag over both under the server's secret. So:
+//!
+//! * it is never a JWT and can never pass as an access token;
+//! * garbage and forgeries are refused by the tag **before** any store look-up;
+//! * the store keeps one record per session (id, subject, the claims for the next access token,
+//!   a monotonic generation counter, absolute and idle expiry), never a usable token: the current
+//!   token is re-derived from the record and the secret.
+//!
+//! Every refresh rotates: the session moves to the next generation and the client gets its
+//! token. Presenting an older generation is theft or a bug: that session (only that one) is
+//! revoked. Inside the grace window (default 10 s, at most 5 minutes, 0 turns it off), the
+//! **immediate predecessor** of the current generation is answered with the **current** token,
+//! never a new branch, so two tabs refreshing at once, or a retry after a lost response, converge
+//! on one generation.
+//!
+//! This module holds the session logic and an in-memory store; shared stores (Redis) plug in
+//! through [`SessionStore`].
+
+mod memory;
+mod token;
+
+use std::fmt;
+use std::future::Future;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+pub use self::memory::MemoryStore;
+pub use self::token::RefreshToken;
+use self::token::TokenKey;
+use crate::ConfigError;
+
+/// One session, as a store keeps it.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct SessionRecord {
+    /// The session id (32 hex characters), also the `sid` of its access tokens.
+    pub sid: String,
+    /// The subject.
+    pub sub: String,
+    /// The claims the next access token is minted with.
+    pub claims: Map<String, Value>,
+    /// The current generation; the token of this generation is the only one that rotates.
+    pub generation: u64,
+    /// When the current generation was issued (seconds since the epoch, fractional).
+    pub rotated_at: f64,
+    /// When the session was last refreshed or created.
+    pub last_used: f64,
+    /// The absolute end of the session; rotation never extends it.
+    pub expires_at: f64,
+    /// Whether the session was revoked (logout, reuse, administrator).
+    pub revoked: bool,
+}
+
+/// What a store's atomic rotation found.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Rotation {
+    /// The presented generation was current: the session moved to the next one.
+    Rotated(SessionRecord),
+    /// The presented generation was the current one's immediate predecessor, within the grace
+    /// window: the current record, unchanged.
+    Converged(SessionRecord),
+    /// An older generation (or the predecessor after the grace window): the session is now
+    /// revoked.
+    ReuseDetected,
+    /// The session is over (absolute or idle expiry).
+    Expired,
+    /// The session was revoked earlier.
+    Revoked,
+    /// No such session.
+    Unknown,
+}
+
+/// Why a store could not answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The store is unreachable or failed; answer 503, never a silent success.
+    Unavailable(String),
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Unavailable(e) => write!(f, "session store unavailable: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// Keeps sessions. Every method is atomic with respect to the others on the same session.
+pub trait SessionStore: Send + Sync {
+    /// Stores a new session.
+    fn create(&self, record: SessionRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Atomically: checks the session, compares `generation` with the current one, and either
+    /// moves to the next generation (`now` is the rotation time), converges within `grace`, or
+    /// revokes the session on reuse. Expiry: absolute at `expires_at`, idle after `idle` without
+    /// use.
+    fn rotate(
+        &self,
+        sid: &str,
+        generation: u64,
+        now: f64,
+        grace: Duration,
+        idle: Duration,
+    ) -> impl Future<Output = Result<Rotation, StoreError>> + Send;
+
+    /// Revokes one session; `Ok(false)` when there was none.
+    fn revoke(&self, sid: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Revokes every session of `sub`; returns how many.
+    fn revoke_subject(&self, sub: &str) -> impl Future<Output = Result<usize, StoreError>> + Send;
+}
+
+/// Why a refresh was refused: a stable, machine-readable code for an `invalid_grant` answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RefreshError {
+    /// Not a refresh token of this server (garbage, forged, another secret): refused before any
+    /// store look-up.
+    Malformed,
+    /// No such session.
+    Unknown,
+    /// The session expired (absolute or idle).
+    Expired,
+    /// The session was revoked.
+    Revoked,
+    /// An old refresh token was presented again; the session is now revoked.
+    Reused,
+    /// The store could not answer (503).
+    Unavailable(StoreError),
+}
+
+impl RefreshError {
+    /// A stable code for the cause (`malformed`, `unknown_session`, `expired`, `revoked`,
+    /// `reused`, `unavailable`).
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Malformed => "malformed",
+            Self::Unknown => "unknown_session",
+            Self::Expired => "expired",
+            Self::Revoked => "revoked",
+            Self::Reused => "reused",
+            Self::Unavailable(_) => "unavailable",
+        }
+    }
+}
+
+impl fmt::Display for RefreshError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Unavailable(e) => e.fmt(f),
+            other => write!(f, "refresh token refused: {}", other.code()),
+        }
+    }
+}
+
+impl std::error::Error for RefreshError {}
+
+/// A refreshed (or new) session: the record and the refresh token of its current generation.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Issued {
+    /// The refresh token to hand to the client (in an `HttpOnly` cookie).
+    pub refresh_token: RefreshToken,
+    /// The session.
+    pub session: SessionRecord,
+}
+
+/// Settings of [`Sessions`].
+#[derive(Clone, Debug)]
+pub struct SessionOptions {
+    absolute: Duration,
+    idle: Duration,
+    grace: Duration,
+}
+
+impl Default for SessionOptions {
+    fn default() -> Self {
+        Self {
+            absolute: Duration::from_secs(30 * 24 * 3600),
+            idle: Duration::from_secs(7 * 24 * 3600),
+            grace: Duration::from_secs(10),
+        }
+    }
+}
+
+impl SessionOptions {
+    /// The absolute lifetime of a session (default 30 days); rotation never extends it.
+    #[must_use]
+    pub fn absolute_lifetime(mut self, lifetime: Duration) -> Self {
+        self.absolute = lifetime;
+        self
+    }
+
+    /// How long a session may go unused (default 7 days).
+    #[must_use]
+    pub fn idle_timeout(mut self, idle: Duration) -> Self {
+        self.idle = idle;
+        self
+    }
+
+    /// The grace window for honest races (default 10 s; 0 turns it off).
+    ///
+    /// # Errors
+    /// [`ConfigError::OutOfRange`] above 5 minutes.
+    pub fn grace(mut self, grace: Duration) -> Result<Self, ConfigError> {
+        if grace > Duration::from_secs(300) {
+            return Err(ConfigError::OutOfRange("grace (at most 5 minutes)"));
+        }
+        self.grace = grace;
+        Ok(self)
+    }
+}
+
+/// Sessions with rotating refresh tokens over a [`SessionStore`].
+///
+/// ```
+/// # tokio_test_block_on(async {
+/// use tower_jwt_auth::session::{MemoryStore, SessionOptions, Sessions};
+///
+/// let sessions = Sessions::new(b"a refresh-token secret of at least 32 bytes", MemoryStore::new(), SessionOptions::default())?;
+/// let first = sessions.issue("alice", serde_json::Map::new()).await?;
+/// let second = sessions.refresh(first.refresh_token.as_str()).await?;
+/// assert_eq!(second.session.generation, first.session.generation + 1);
+/// // The old token again, after the grace window, would revoke the session.
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # });
+/// # fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {
+/// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+/// # }
+/// ```
+pub struct Sessions<S> {
+    key: TokenKey,
+    store: S,
+    options: SessionOptions,
+}
+
+impl<S> fmt::Debug for Sessions<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sessions")
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: SessionStore> Sessions<S> {
+    /// Sessions whose refresh tokens are authenticated with `secret` (at least 32 bytes).
+    ///
+    /// # Errors
+    /// [`ConfigError::KeyTooShort`] for a shorter secret.
+    pub fn new(secret: impl AsRef<[u8]>, store: S, options: SessionOptions) -> Result<Self, ConfigError> {
+        Ok(Self {
+            key: TokenKey::new(secret.as_ref())?,
+            store,
+            options,
+        })
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Opens a session for `sub`, whose access tokens will carry `claims`.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot answer.
+    pub async fn issue(&self, sub: &str, claims: Map<String, Value>) -> Result<Issued, StoreError> {
+        let now = now();
+        let record = SessionRecord {
+            sid: token::random_sid(),
+            sub: sub.to_owned(),
+            claims,
+            generation: 0,
+            rotated_at: now,
+            last_used: now,
+            expires_at: now + self.options.absolute.as_secs_f64(),
+            revoked: false,
+        };
+        self.store.create(record.clone()).await?;
+        Ok(Issued {
+            refresh_token: self.key.token(&record.sid, record.generation),
+            session: record,
+        })
+    }
+
+    /// Rotates the session of `refresh_token`.
+    ///
+    /// # Errors
+    /// A [`RefreshError`] naming the cause; `Reused` means the session was just revoked.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<Issued, RefreshError> {
+        let (sid, generation) = self.key.open(refresh_token).ok_or(RefreshError::Malformed)?;
+        let rotation = self
+            .store
+            .rotate(&sid, generation, now(), self.options.grace, self.options.idle)
+            .await
+            .map_err(RefreshError::Unavailable)?;
+        let session = match rotation {
+            Rotation::Rotated(record) | Rotation::Converged(record) => record,
+            Rotation::ReuseDetected => return Err(RefreshError::Reused),
+            Rotation::Expired => return Err(RefreshError::Expired),
+            Rotation::Revoked => return Err(RefreshError::Revoked),
+            Rotation::Unknown => return Err(RefreshError::Unknown),
+        };
+        Ok(Issued {
+            refresh_token: self.key.token(&session.sid, session.generation),
+            session,
+        })
+    }
+
+    /// Ends a session (logout).
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot answer.
+    pub async fn revoke(&self, sid: &str) -> Result<bool, StoreError> {
+        self.store.revoke(sid).await
+    }
+
+    /// Ends every session of `sub` ("log out everywhere").
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot answer.
+    pub async fn revoke_subject(&self, sub: &str) -> Result<usize, StoreError> {
+        self.store.revoke_subject(sub).await
+    }
+
+    /// The session id of a refresh token this server issued, without a store look-up.
+    #[must_use]
+    pub fn session_id(&self, refresh_token: &str) -> Option<String> {
+        self.key.open(refresh_token).map(|(sid, _)| sid)
+    }
+}
+
+fn now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
