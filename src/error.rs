@@ -93,6 +93,8 @@ pub enum AuthErrorKind {
     InvalidClaimType(Claim),
     /// The claims do not deserialize into the application's claims type.
     InvalidClaims,
+    /// The token is genuine but was revoked (by `jti`, session or subject cutoff).
+    Revoked,
     /// The token is valid but lacks the role or scope the route requires (403).
     InsufficientScope,
     /// The key source cannot answer right now (503).
@@ -132,6 +134,7 @@ impl AuthErrorKind {
         Self::InvalidClaimType(Claim::Aud),
         Self::InvalidClaimType(Claim::Sub),
         Self::InvalidClaims,
+        Self::Revoked,
         Self::InsufficientScope,
         Self::KeyUnavailable,
     ];
@@ -171,6 +174,7 @@ impl AuthErrorKind {
             Self::InvalidClaimType(Claim::Aud) => "invalid aud claim",
             Self::InvalidClaimType(Claim::Sub) => "invalid sub claim",
             Self::InvalidClaims => "invalid claims",
+            Self::Revoked => "token revoked",
             Self::InsufficientScope => "insufficient scope",
             Self::KeyUnavailable => "key source unavailable",
         }

@@ -81,6 +81,8 @@ mod layer;
 #[cfg(feature = "aws-lc")]
 mod publish;
 mod rejection;
+#[cfg(feature = "sessions")]
+mod revocation;
 mod service;
 #[cfg(feature = "sessions")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sessions")))]
@@ -109,6 +111,9 @@ pub use self::layer::JwtAuthLayer;
 #[cfg_attr(docsrs, doc(cfg(feature = "aws-lc")))]
 pub use self::publish::PublishJwks;
 pub use self::rejection::{DefaultRejection, RejectionResponse};
+#[cfg(feature = "sessions")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sessions")))]
+pub use self::revocation::{RevocationError, Revocations};
 pub use self::service::JwtAuth;
 pub use self::source::TokenSource;
 pub use self::token::claims::{Audience, NumericDate, RegisteredClaims};

@@ -270,3 +270,84 @@ async fn an_unknown_session_is_refused_with_its_own_code() {
         Some(issued.session.sid)
     );
 }
+
+mod revocation_in_the_layer {
+    use std::convert::Infallible;
+
+    use http::{Request, Response, StatusCode};
+    use serde::{Deserialize, Serialize};
+    use tower::ServiceExt;
+    use tower_jwt_auth::{AuthError, AuthErrorKind, JwtAuthLayer, Revocations, SigningKey, Validation};
+
+    const NOW: f64 = 1_800_000_000.0;
+
+    #[derive(Clone, Debug, Serialize, Deserialize)]
+    struct Claims {
+        sub: String,
+        sid: String,
+        jti: String,
+        iat: f64,
+        exp: f64,
+    }
+
+    fn token(key: &SigningKey, jti: &str, sid: &str, iat: f64) -> String {
+        key.sign(&Claims {
+            sub: "alice".into(),
+            sid: sid.into(),
+            jti: jti.into(),
+            iat,
+            exp: NOW + 600.0,
+        })
+        .unwrap()
+    }
+
+    async fn status(list: &Revocations, key: &SigningKey, token: &str) -> (StatusCode, Option<AuthError>) {
+        let layer = JwtAuthLayer::<Claims>::new(key.verifying_key())
+            .validation(Validation::new().clock(|| NOW as u64).revocations(list.clone()));
+        let svc = tower::ServiceBuilder::new()
+            .layer(layer)
+            .service_fn(|_req: Request<String>| async { Ok::<_, Infallible>(Response::new(String::new())) });
+        let req = Request::builder()
+            .header("authorization", format!("Bearer {token}"))
+            .body(String::new())
+            .unwrap();
+        let res = svc.oneshot(req).await.unwrap();
+        (res.status(), res.extensions().get::<AuthError>().copied())
+    }
+
+    #[tokio::test]
+    async fn revoked_tokens_sessions_and_subjects_get_401_token_revoked() {
+        let key = SigningKey::hs256([3u8; 32]).unwrap();
+        let list = Revocations::new(10_000);
+        let t1 = token(&key, "j1", "s1", NOW - 10.0);
+        let t2 = token(&key, "j2", "s1", NOW - 10.0);
+        let t3 = token(&key, "j3", "s2", NOW - 10.0);
+        assert_eq!(status(&list, &key, &t1).await.0, StatusCode::OK);
+
+        list.revoke_token("j1", NOW + 600.0).unwrap();
+        let (code, error) = status(&list, &key, &t1).await;
+        assert_eq!(code, StatusCode::UNAUTHORIZED);
+        assert_eq!(error.map(|e| e.kind()), Some(AuthErrorKind::Revoked));
+        assert_eq!(status(&list, &key, &t2).await.0, StatusCode::OK);
+
+        list.revoke_session("s1", NOW + 3600.0).unwrap();
+        assert_eq!(status(&list, &key, &t2).await.0, StatusCode::UNAUTHORIZED);
+        assert_eq!(status(&list, &key, &t3).await.0, StatusCode::OK);
+
+        // "Log out everywhere" at NOW - 5.5: tokens issued before it are refused, a token issued
+        // right after it, in the same second, is not.
+        list.revoke_subject("alice", NOW - 5.5).unwrap();
+        assert_eq!(status(&list, &key, &t3).await.0, StatusCode::UNAUTHORIZED);
+        let after = token(&key, "j4", "s3", NOW - 5.4);
+        assert_eq!(status(&list, &key, &after).await.0, StatusCode::OK);
+        let before = token(&key, "j5", "s3", NOW - 5.6);
+        assert_eq!(status(&list, &key, &before).await.0, StatusCode::UNAUTHORIZED);
+    }
+
+    #[test]
+    fn the_challenge_names_the_revocation() {
+        assert_eq!(AuthErrorKind::Revoked.description(), "token revoked");
+        assert_eq!(AuthErrorKind::Revoked.error_code(), Some("invalid_token"));
+        assert_eq!(AuthErrorKind::Revoked.status(), StatusCode::UNAUTHORIZED);
+    }
+}
