@@ -124,8 +124,12 @@ pub struct UserClaims {
     sub: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     role: Option<String>,
+    /// Issued at, with sub-second precision so that a revocation cutoff splits a second.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    iat: Option<NumericDate>,
+    iat: Option<f64>,
+    /// The refresh session this access token belongs to (with the `sessions` feature).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sid: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     exp: Option<NumericDate>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -137,6 +141,10 @@ pub struct UserClaims {
 }
 
 struct AppState {
+    #[cfg(feature = "sessions")]
+    sessions: tower_jwt_auth::session::Sessions<tower_jwt_auth::session::MemoryStore>,
+    #[cfg(feature = "sessions")]
+    revocations: tower_jwt_auth::Revocations,
     signing: SigningKey,
     config: Config,
     users: Vec<User>,
@@ -170,6 +178,10 @@ pub fn app(config: Config) -> Result<Router, Box<dyn std::error::Error + Send + 
         validation = validation.issuer(issuer.as_str())?;
     }
     let jwks_mode = config.remote.is_some();
+    #[cfg(feature = "sessions")]
+    let revocations = tower_jwt_auth::Revocations::new(100_000);
+    #[cfg(feature = "sessions")]
+    let validation = validation.revocations(revocations.clone());
     let auth = JwtAuthLayer::<UserClaims, ServerKeys>::new(keys)
         .validation(validation)
         .realm(REALM)?
@@ -179,6 +191,14 @@ pub fn app(config: Config) -> Result<Router, Box<dyn std::error::Error + Send + 
         .with_rejection(json_rejection);
 
     let state = Arc::new(AppState {
+        #[cfg(feature = "sessions")]
+        sessions: tower_jwt_auth::session::Sessions::new(
+            random_b64(32),
+            tower_jwt_auth::session::MemoryStore::new(),
+            tower_jwt_auth::session::SessionOptions::default(),
+        )?,
+        #[cfg(feature = "sessions")]
+        revocations,
         signing,
         config,
         users: vec![
@@ -208,7 +228,12 @@ pub fn app(config: Config) -> Result<Router, Box<dyn std::error::Error + Send + 
 
     let protected = Router::new()
         .route("/me", get(me))
-        .route("/admin", get(admin).route_layer(admin_only))
+        .route("/admin", get(admin).route_layer(admin_only.clone()));
+    #[cfg(feature = "sessions")]
+    let protected = protected
+        .route("/session/logout", post(sessions::logout))
+        .route("/admin/revoke", post(sessions::revoke).route_layer(admin_only));
+    let protected = protected
         // `route_layer`: only matched routes need a token, so unknown paths stay 404.
         .route_layer(auth);
 
@@ -224,6 +249,12 @@ pub fn app(config: Config) -> Result<Router, Box<dyn std::error::Error + Send + 
     } else {
         router.route("/login", post(login))
     };
+    #[cfg(feature = "sessions")]
+    let router = if jwks_mode {
+        router
+    } else {
+        router.route("/session/refresh", post(sessions::refresh))
+    };
     Ok(router
         .route("/health", get(|| async { Json(json!({ "status": "ok" })) }))
         .merge(protected)
@@ -231,6 +262,213 @@ pub fn app(config: Config) -> Result<Router, Box<dyn std::error::Error + Send + 
         .layer(DefaultBodyLimit::max(16 * 1024))
         // Marks the token as sensitive so that logging layers redact it.
         .layer(SetSensitiveRequestHeadersLayer::new([AUTHORIZATION])))
+}
+
+/// Refresh tokens, logout and revocation (feature `sessions`): access tokens live 15 minutes,
+/// refresh tokens rotate on every use and travel in an `HttpOnly` cookie.
+#[cfg(feature = "sessions")]
+mod sessions {
+    use axum::http::header::{COOKIE, SET_COOKIE};
+    use axum::http::{HeaderMap, HeaderValue};
+    use tower_jwt_auth::session::{Issued, RefreshError};
+
+    use super::*;
+
+    const COOKIE_NAME: &str = "__Host-refresh_token";
+
+    /// The refresh cookie: host-only, HTTPS-only, invisible to scripts, never sent cross-site.
+    fn cookie(value: &str, max_age: i64) -> HeaderValue {
+        let cookie =
+            format!("{COOKIE_NAME}={value}; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age={max_age}");
+        HeaderValue::from_str(&cookie)
+            .unwrap_or_else(|_| HeaderValue::from_static("__Host-refresh_token=; Max-Age=0"))
+    }
+
+    /// The `/login` (and `/session/refresh`) answer: a new access token, the refresh token in
+    /// the body and in the cookie.
+    fn answer(state: &AppState, issued: &Issued) -> Response {
+        let session = &issued.session;
+        let role = session
+            .claims
+            .get("role")
+            .and_then(|r| r.as_str())
+            .unwrap_or("user");
+        let Ok(access) = issue_token(
+            &state.signing,
+            &state.config,
+            &session.sub,
+            role,
+            Some(&session.sid),
+        ) else {
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "could not issue a token",
+            );
+        };
+        let max_age = (session.expires_at - now_precise()).max(0.0) as i64;
+        let mut response = Json(json!({
+            "access_token": access,
+            "token_type": "Bearer",
+            "expires_in": ACCESS_TOKEN_TTL,
+            "refresh_token": issued.refresh_token.as_str(),
+        }))
+        .into_response();
+        response
+            .headers_mut()
+            .insert(SET_COOKIE, cookie(issued.refresh_token.as_str(), max_age));
+        response
+    }
+
+    /// When every access token minted so far has expired (their lifetime plus the leeway).
+    fn access_token_horizon() -> f64 {
+        now_precise() + ACCESS_TOKEN_TTL as f64 + 60.0
+    }
+
+    /// Opens a session after a successful login.
+    pub(super) async fn open(state: &AppState, name: &str, role: &str) -> Response {
+        let mut claims = serde_json::Map::new();
+        claims.insert("role".into(), role.into());
+        match state.sessions.issue(name, claims).await {
+            Ok(issued) => answer(state, &issued),
+            Err(_) => error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "session store unavailable",
+            ),
+        }
+    }
+
+    fn refresh_cookie(headers: &HeaderMap) -> Option<String> {
+        headers
+            .get_all(COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(name, _)| *name == COOKIE_NAME)
+            .map(|(_, value)| value.to_owned())
+    }
+
+    /// `POST /session/refresh`: the refresh token from the cookie or `{"refresh_token": ...}`.
+    pub(super) async fn refresh(
+        State(state): State<Arc<AppState>>,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> Response {
+        #[derive(Deserialize)]
+        struct Body {
+            refresh_token: String,
+        }
+        let token = if body.iter().all(u8::is_ascii_whitespace) {
+            refresh_cookie(&headers)
+        } else {
+            match serde_json::from_slice::<Body>(&body) {
+                Ok(body) => Some(body.refresh_token),
+                Err(_) => {
+                    return error(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_request",
+                        "expected JSON {\"refresh_token\"}",
+                    )
+                }
+            }
+        };
+        let Some(token) = token else {
+            return error(StatusCode::BAD_REQUEST, "invalid_request", "no refresh token");
+        };
+        match state.sessions.refresh(&token).await {
+            Ok(issued) => answer(&state, &issued),
+            Err(RefreshError::Unavailable(_)) => error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "session store unavailable",
+            ),
+            Err(e) => {
+                if matches!(e, RefreshError::Reused) {
+                    // Theft or a bug: the session is revoked; so are its access tokens.
+                    if let Some(sid) = state.sessions.session_id(&token) {
+                        let _ = state.revocations.revoke_session(&sid, access_token_horizon());
+                    }
+                }
+                (
+                    StatusCode::UNAUTHORIZED,
+                    Json(json!({
+                        "error": "invalid_grant",
+                        "error_description": e.to_string(),
+                        "code": e.code(),
+                    })),
+                )
+                    .into_response()
+            }
+        }
+    }
+
+    /// `POST /session/logout` (bearer token): revokes the token and its session, clears the
+    /// cookie.
+    pub(super) async fn logout(
+        State(state): State<Arc<AppState>>,
+        Claims(claims): Claims<UserClaims>,
+    ) -> Response {
+        let until = claims
+            .exp
+            .map_or(now_precise() + ACCESS_TOKEN_TTL as f64, |e| e.as_secs() as f64);
+        let mut recorded = Ok(());
+        if let Some(jti) = claims.jti.as_deref() {
+            recorded = recorded.and(state.revocations.revoke_token(jti, until));
+        }
+        if let Some(sid) = claims.sid.as_deref() {
+            recorded = recorded.and(state.revocations.revoke_session(sid, access_token_horizon()));
+            if state.sessions.revoke(sid).await.is_err() {
+                return error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "temporarily_unavailable",
+                    "session store unavailable",
+                );
+            }
+        }
+        if recorded.is_err() {
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "revocation list full",
+            );
+        }
+        let mut response = StatusCode::NO_CONTENT.into_response();
+        response.headers_mut().insert(SET_COOKIE, cookie("", 0));
+        response
+    }
+
+    /// `POST /admin/revoke` (role admin), `{"sub": "alice"}`: every token of the subject issued
+    /// until now, and every refresh session of it, stop working; the next login works.
+    pub(super) async fn revoke(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
+        #[derive(Deserialize)]
+        struct Body {
+            sub: String,
+        }
+        let Ok(Body { sub }) = serde_json::from_slice::<Body>(&body) else {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "expected JSON {\"sub\"}",
+            );
+        };
+        if state.revocations.revoke_subject(&sub, now_precise()).is_err() {
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "revocation list full",
+            );
+        }
+        match state.sessions.revoke_subject(&sub).await {
+            Ok(_) => StatusCode::NO_CONTENT.into_response(),
+            Err(_) => error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "session store unavailable",
+            ),
+        }
+    }
 }
 
 /// The keys tokens are verified with: the signing key's (HS256 secret or public half), or a
@@ -350,7 +588,10 @@ async fn login(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
             "wrong username or password",
         );
     };
-    match issue_token(&state, name, role) {
+    #[cfg(feature = "sessions")]
+    return sessions::open(&state, name, role).await;
+    #[cfg(not(feature = "sessions"))]
+    match issue_token(&state.signing, &state.config, name, role, None) {
         Ok(token) => Json(json!({
             "access_token": token,
             "token_type": "Bearer",
@@ -365,17 +606,32 @@ async fn login(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
     }
 }
 
-fn issue_token(state: &AppState, sub: &str, role: &str) -> Result<String, tower_jwt_auth::SignError> {
-    let now = NumericDate::now().as_secs();
-    state.signing.sign(&UserClaims {
+fn issue_token(
+    signing: &SigningKey,
+    config: &Config,
+    sub: &str,
+    role: &str,
+    sid: Option<&str>,
+) -> Result<String, tower_jwt_auth::SignError> {
+    let now = now_precise();
+    signing.sign(&UserClaims {
         sub: Some(sub.to_owned()),
         role: Some(role.to_owned()),
-        iat: Some(NumericDate::from_secs(now)),
-        exp: Some(NumericDate::from_secs(now + ACCESS_TOKEN_TTL)),
+        iat: Some(now),
+        sid: sid.map(str::to_owned),
+        exp: Some(NumericDate::from_secs(now as i64 + ACCESS_TOKEN_TTL)),
         jti: Some(random_b64(16)),
-        iss: state.config.issuer.clone(),
-        aud: state.config.audience.clone(),
+        iss: config.issuer.clone(),
+        aud: config.audience.clone(),
     })
+}
+
+/// Seconds since the epoch, to the microsecond (exact in an f64 for this era).
+fn now_precise() -> f64 {
+    let micros = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros());
+    micros as f64 / 1e6
 }
 
 fn error(status: StatusCode, code: &str, description: &str) -> Response {
@@ -471,15 +727,9 @@ async fn main() {
 fn print_quick_start(config: &Config, base: &str) {
     println!("listening on {base}");
     if let Ok(key) = signing_key(config) {
-        let state = AppState {
-            signing: key,
-            config: config.clone(),
-            users: Vec::new(),
-            dummy_hash: String::new(),
-        };
         if let (Ok(user), Ok(admin)) = (
-            issue_token(&state, "alice", "user"),
-            issue_token(&state, "admin", "admin"),
+            issue_token(&key, config, "alice", "user", None),
+            issue_token(&key, config, "admin", "admin", None),
         ) {
             println!("\nA token for alice (role user), valid 15 minutes:\n  {user}\n");
             println!("Try:");
@@ -712,6 +962,183 @@ mod tests {
         assert!(headers.get(header::WWW_AUTHENTICATE).is_none());
         let (status, _, _) = send(&app, get("/health", None)).await;
         assert_eq!(status, StatusCode::OK);
+    }
+
+    #[cfg(feature = "sessions")]
+    #[tokio::test]
+    async fn sessions_refresh_rotate_detect_reuse_log_out_and_revoke() {
+        let app = app(config(None, None)).unwrap();
+        let post = |path: &str, body: String, cookie: Option<&str>, bearer: Option<&str>| {
+            let mut req = Request::post(path).header(header::CONTENT_TYPE, "application/json");
+            if let Some(c) = cookie {
+                req = req.header(header::COOKIE, format!("__Host-refresh_token={c}"));
+            }
+            if let Some(t) = bearer {
+                req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+            }
+            req.body(Body::from(body)).unwrap()
+        };
+        let response = app
+            .clone()
+            .oneshot(login_request(
+                r#"{"username":"alice","password":"alice-password"}"#,
+            ))
+            .await
+            .unwrap();
+        let set_cookie = response.headers()[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(set_cookie.starts_with("__Host-refresh_token=rt1_"));
+        for part in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/", "Max-Age="] {
+            assert!(set_cookie.contains(part), "{set_cookie}");
+        }
+        assert!(!set_cookie.contains("Domain"));
+        let body: serde_json::Value =
+            serde_json::from_slice(&response.into_body().collect().await.unwrap().to_bytes()).unwrap();
+        let first = body["refresh_token"].as_str().unwrap().to_owned();
+        let access = body["access_token"].as_str().unwrap().to_owned();
+
+        // Refresh from the cookie, then from the body: each rotates.
+        let (status, headers, json) =
+            send(&app, post("/session/refresh", String::new(), Some(&first), None)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(headers[header::SET_COOKIE].to_str().unwrap().contains("rt1_"));
+        let second = json["refresh_token"].as_str().unwrap().to_owned();
+        assert_ne!(second, first);
+        let (status, _, json) = send(
+            &app,
+            post(
+                "/session/refresh",
+                json!({"refresh_token": second}).to_string(),
+                None,
+                None,
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        let third = json["refresh_token"].as_str().unwrap().to_owned();
+        let third_access = json["access_token"].as_str().unwrap().to_owned();
+        assert_eq!(
+            send(&app, get("/me", Some(&third_access))).await.0,
+            StatusCode::OK
+        );
+
+        // Reuse of the first token: invalid_grant, and the session dies with its tokens.
+        let (status, _, json) = send(&app, post("/session/refresh", String::new(), Some(&first), None)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(json["error"], "invalid_grant");
+        assert_eq!(json["code"], "reused");
+        let (status, _, json) = send(&app, post("/session/refresh", String::new(), Some(&third), None)).await;
+        assert_eq!(
+            (status, json["code"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("revoked"))
+        );
+        assert_eq!(
+            send(&app, get("/me", Some(&third_access))).await.0,
+            StatusCode::UNAUTHORIZED
+        );
+        // The login's own access token belonged to the same session.
+        assert_eq!(
+            send(&app, get("/me", Some(&access))).await.0,
+            StatusCode::UNAUTHORIZED
+        );
+
+        // No token, malformed JSON: 400.
+        assert_eq!(
+            send(&app, post("/session/refresh", String::new(), None, None))
+                .await
+                .0,
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            send(&app, post("/session/refresh", "{".into(), None, None))
+                .await
+                .0,
+            StatusCode::BAD_REQUEST
+        );
+
+        // Logout: 204, cookie cleared, the access token and the refresh token stop working.
+        let (_, _, json) = send(
+            &app,
+            login_request(r#"{"username":"alice","password":"alice-password"}"#),
+        )
+        .await;
+        let (access, refresh) = (
+            json["access_token"].as_str().unwrap().to_owned(),
+            json["refresh_token"].as_str().unwrap().to_owned(),
+        );
+        let (status, headers, _) =
+            send(&app, post("/session/logout", String::new(), None, Some(&access))).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        assert!(headers[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0"));
+        assert_eq!(
+            send(&app, get("/me", Some(&access))).await.0,
+            StatusCode::UNAUTHORIZED
+        );
+        let (status, _, json) = send(
+            &app,
+            post("/session/refresh", String::new(), Some(&refresh), None),
+        )
+        .await;
+        assert_eq!(
+            (status, json["error"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("invalid_grant"))
+        );
+
+        // Admin revocation of alice: her tokens and refresh tokens stop, her next login works.
+        let (_, _, alice) = send(
+            &app,
+            login_request(r#"{"username":"alice","password":"alice-password"}"#),
+        )
+        .await;
+        let admin = login(&app, "admin", "admin-password").await;
+        let user = login(&app, "alice", "alice-password").await;
+        assert_eq!(
+            send(
+                &app,
+                post(
+                    "/admin/revoke",
+                    json!({"sub": "alice"}).to_string(),
+                    None,
+                    Some(&user)
+                )
+            )
+            .await
+            .0,
+            StatusCode::FORBIDDEN
+        );
+        let (status, _, _) = send(
+            &app,
+            post(
+                "/admin/revoke",
+                json!({"sub": "alice"}).to_string(),
+                None,
+                Some(&admin),
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        assert_eq!(
+            send(&app, get("/me", Some(&user))).await.0,
+            StatusCode::UNAUTHORIZED
+        );
+        let alice_refresh = alice["refresh_token"].as_str().unwrap().to_owned();
+        assert_eq!(
+            send(
+                &app,
+                post("/session/refresh", String::new(), Some(&alice_refresh), None)
+            )
+            .await
+            .0,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(send(&app, get("/me", Some(&admin))).await.0, StatusCode::OK);
+        let again = login(&app, "alice", "alice-password").await;
+        assert_eq!(send(&app, get("/me", Some(&again))).await.0, StatusCode::OK);
     }
 
     #[test]
