@@ -26,12 +26,12 @@ use crate::{ConfigError, JwkSet, VerifyingKey};
 /// use axum::{routing::get_service, Router};
 /// use tower_jwt_auth::{PublishJwks, SigningKey};
 ///
-/// # fn key() -> SigningKey { unimplemented!() }
-/// # fn run() -> Result<(), tower_jwt_auth::ConfigError> {
-/// let signing = key(); // SigningKey::from_pkcs8(std::fs::read("key.pem")?)?
+/// # let pem = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/keys/p256.pem"));
+/// let signing = SigningKey::from_pkcs8(pem)?; // e.g. std::fs::read("key.pem")?
 /// let jwks: PublishJwks = PublishJwks::new([signing.verifying_key()], 300)?;
+/// assert!(jwks.document().contains(signing.kid().unwrap()));
 /// let app: Router = Router::new().route_service("/.well-known/jwks.json", get_service(jwks));
-/// # Ok(()) }
+/// # Ok::<(), tower_jwt_auth::ConfigError>(())
 /// ```
 ///
 /// The response body is a `String` by default (an `http_body::Body`, so axum and hyper serve it
