@@ -385,10 +385,13 @@ impl Validation {
         // §7.2), and so that serde_json does not check the strings it reads again.
         let payload = std::str::from_utf8(&payload).map_err(|_| AuthErrorKind::Malformed)?;
         // One pass: `T` is deserialized while the registered claims are observed on the way.
-        match tap::deserialize::<T>(payload, &self.issuers, &self.audiences) {
-            Ok((claims, Some(observed))) => {
+        let capture_ids = self.revocations_in_force();
+        match tap::deserialize::<T>(payload, &self.issuers, &self.audiences, capture_ids) {
+            Ok((claims, Some((observed, ids)))) => {
                 self.check_claims(&observed)?;
-                self.check_revoked(payload)?;
+                if let Some(ids) = ids {
+                    self.check_revoked_ids(&ids, observed.iat)?;
+                }
                 Ok(claims)
             }
             // `T` read the payload in a way the observation could not follow, or failed: the
@@ -403,6 +406,31 @@ impl Validation {
                 Err(AuthErrorKind::InvalidClaims)
             }
         }
+    }
+
+    /// Whether a non-empty revocation list applies (then identifiers are captured).
+    #[allow(clippy::unused_self)]
+    fn revocations_in_force(&self) -> bool {
+        #[cfg(feature = "sessions")]
+        if let Some(list) = &self.revocations {
+            return !list.is_empty();
+        }
+        false
+    }
+
+    #[allow(clippy::unused_self)]
+    fn check_revoked_ids(&self, _ids: &tap::Ids<'_>, _iat: Num) -> Result<(), AuthErrorKind> {
+        #[cfg(feature = "sessions")]
+        if let Some(list) = &self.revocations {
+            let iat = match _iat {
+                Num::Value(iat) => Some(iat),
+                _ => None,
+            };
+            if list.is_revoked(_ids.jti.as_deref(), _ids.sid.as_deref(), _ids.sub.as_deref(), iat) {
+                return Err(AuthErrorKind::Revoked);
+            }
+        }
+        Ok(())
     }
 
     #[allow(clippy::unused_self)]

@@ -14,13 +14,23 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use super::claims::{Match, Num, Observed};
 use super::json::SeenKeys;
 
+/// The identifying claims captured for a revocation check (only when asked for).
+#[derive(Debug, Default)]
+pub(crate) struct Ids<'p> {
+    pub(crate) jti: Option<Cow<'p, str>>,
+    pub(crate) sid: Option<Cow<'p, str>>,
+    pub(crate) sub: Option<Cow<'p, str>>,
+}
+
 /// Deserializes `T` from `payload` (already checked to be UTF-8), observing the registered
-/// claims. `Ok((t, None))` means `T` is fine but the observation is incomplete.
-pub(crate) fn deserialize<T: de::DeserializeOwned>(
-    payload: &str,
+/// claims, and with `capture_ids` the string values of `jti`, `sid` and `sub`. `Ok((t, None))`
+/// means `T` is fine but the observation is incomplete.
+pub(crate) fn deserialize<'p, T: de::DeserializeOwned>(
+    payload: &'p str,
     issuers: &[Box<str>],
     audiences: &[Box<str>],
-) -> Result<(T, Option<Observed>), serde_json::Error> {
+    capture_ids: bool,
+) -> Result<(T, Option<(Observed, Option<Ids<'p>>)>), serde_json::Error> {
     let mut de = serde_json::Deserializer::from_str(payload);
     let mut state = State {
         issuers,
@@ -37,6 +47,7 @@ pub(crate) fn deserialize<T: de::DeserializeOwned>(
         current: None,
         top_map: false,
         incomplete: false,
+        ids: capture_ids.then(Ids::default),
     };
     let value = T::deserialize(Tap {
         inner: &mut de,
@@ -47,7 +58,8 @@ pub(crate) fn deserialize<T: de::DeserializeOwned>(
     if !state.top_map {
         return Err(de::Error::custom("claims must be a JSON object"));
     }
-    Ok((value, (!state.incomplete).then_some(state.observed)))
+    let observed = (!state.incomplete).then_some((state.observed, state.ids));
+    Ok((value, observed))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,10 +70,14 @@ enum Registered {
     Iss,
     Aud,
     Sub,
+    /// `jti`, watched only to capture it.
+    Jti,
+    /// `sid`, watched only to capture it.
+    Sid,
 }
 
 impl Registered {
-    fn from_name(name: &str) -> Option<Self> {
+    fn from_name(name: &str, capture_ids: bool) -> Option<Self> {
         match name {
             "exp" => Some(Self::Exp),
             "nbf" => Some(Self::Nbf),
@@ -69,6 +85,8 @@ impl Registered {
             "iss" => Some(Self::Iss),
             "aud" => Some(Self::Aud),
             "sub" => Some(Self::Sub),
+            "jti" if capture_ids => Some(Self::Jti),
+            "sid" if capture_ids => Some(Self::Sid),
             _ => None,
         }
     }
@@ -83,9 +101,22 @@ struct State<'de, 'c> {
     current: Option<Registered>,
     top_map: bool,
     incomplete: bool,
+    ids: Option<Ids<'de>>,
 }
 
-impl State<'_, '_> {
+impl<'de> State<'de, '_> {
+    /// Keeps the string value of `jti`, `sid` or `sub` when identifiers are captured.
+    fn capture(&mut self, claim: Registered, value: impl FnOnce() -> Cow<'de, str>) {
+        if let Some(ids) = &mut self.ids {
+            match claim {
+                Registered::Jti => ids.jti = Some(value()),
+                Registered::Sid => ids.sid = Some(value()),
+                Registered::Sub => ids.sub = Some(value()),
+                _ => {}
+            }
+        }
+    }
+
     fn observe_num(&mut self, claim: Registered, value: Num) {
         match claim {
             Registered::Exp => self.observed.exp = value,
@@ -107,6 +138,7 @@ impl State<'_, '_> {
             Registered::Iss => self.observed.iss = found(self.issuers),
             Registered::Aud => self.observed.aud = found(self.audiences),
             Registered::Sub => self.observed.sub = Match::Matched,
+            Registered::Jti | Registered::Sid => {}
             _ => self.observe_num(claim, Num::WrongType),
         }
     }
@@ -119,6 +151,8 @@ impl State<'_, '_> {
             Registered::Iss => self.observed.iss = Match::WrongType,
             Registered::Aud => self.observed.aud = Match::WrongType,
             Registered::Sub => self.observed.sub = Match::WrongType,
+            // Identifiers of another type identify nothing.
+            Registered::Jti | Registered::Sid => {}
         }
     }
 
@@ -130,6 +164,7 @@ impl State<'_, '_> {
             Registered::Iss => self.observed.iss != Match::Absent,
             Registered::Aud => self.observed.aud != Match::Absent,
             Registered::Sub => self.observed.sub != Match::Absent,
+            Registered::Jti | Registered::Sid => true,
         }
     }
 }
@@ -261,14 +296,23 @@ impl<'de, V: Visitor<'de>> Watch<'_, 'de, '_, V> {
         Ok(())
     }
 
-    fn key(&mut self, key: Cow<'de, str>) -> Result<(), &'static str> {
+    /// Records a member name (only for `Role::Key`; `name` is built only then).
+    fn key(&mut self, name: impl FnOnce() -> Cow<'de, str>) -> Result<(), &'static str> {
         if let Role::Key = self.role {
-            self.state.current = Registered::from_name(&key);
+            let key = name();
+            self.state.current = Registered::from_name(&key, self.state.ids.is_some());
             if !self.state.seen.insert(key) {
                 return Err("duplicate claim");
             }
         }
         Ok(())
+    }
+
+    /// Captures an identifier's value (only for `jti`, `sid`, `sub` when asked for).
+    fn capture(&mut self, value: impl FnOnce() -> Cow<'de, str>) {
+        if let (Role::Value(claim), Some(_)) = (self.role, &self.state.ids) {
+            self.state.capture(claim, value);
+        }
     }
 }
 
@@ -326,20 +370,23 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Watch<'_, 'de, '_, V> {
     }
 
     fn visit_str<E: de::Error>(mut self, v: &str) -> Result<Self::Value, E> {
-        self.key(Cow::Owned(v.to_owned())).map_err(E::custom)?;
+        self.key(|| Cow::Owned(v.to_owned())).map_err(E::custom)?;
         self.string(v).map_err(E::custom)?;
+        self.capture(|| Cow::Owned(v.to_owned()));
         self.inner.visit_str(v)
     }
 
     fn visit_borrowed_str<E: de::Error>(mut self, v: &'de str) -> Result<Self::Value, E> {
-        self.key(Cow::Borrowed(v)).map_err(E::custom)?;
+        self.key(|| Cow::Borrowed(v)).map_err(E::custom)?;
         self.string(v).map_err(E::custom)?;
+        self.capture(|| Cow::Borrowed(v));
         self.inner.visit_borrowed_str(v)
     }
 
     fn visit_string<E: de::Error>(mut self, v: String) -> Result<Self::Value, E> {
-        self.key(Cow::Owned(v.clone())).map_err(E::custom)?;
+        self.key(|| Cow::Owned(v.clone())).map_err(E::custom)?;
         self.string(&v).map_err(E::custom)?;
+        self.capture(|| Cow::Owned(v.clone()));
         self.inner.visit_string(v)
     }
 
@@ -534,8 +581,8 @@ mod tests {
             audiences: &aud,
         }
         .read(payload);
-        match deserialize::<T>(payload, &iss, &aud) {
-            Ok((_, Some(fast))) => {
+        match deserialize::<T>(payload, &iss, &aud, false) {
+            Ok((_, Some((fast, _)))) => {
                 let slow = slow.map_err(|e| TestCaseError::fail(format!("slow failed: {e} on {payload}")))?;
                 prop_assert_eq!(format!("{fast:?}"), format!("{slow:?}"), "{}", payload);
             }
@@ -650,7 +697,7 @@ mod tests {
             r#"{"a":1,"a":2}"#,
         ] {
             assert!(
-                deserialize::<serde_json::Value>(payload, &iss, &aud).is_err(),
+                deserialize::<serde_json::Value>(payload, &iss, &aud, false).is_err(),
                 "{payload}"
             );
         }
@@ -659,16 +706,32 @@ mod tests {
     #[test]
     fn a_type_that_ignores_everything_is_still_observed() {
         let (iss, aud) = (boxed(ISS), boxed(AUD));
-        let (_, observed) = deserialize::<serde::de::IgnoredAny>(r#"{"exp":5,"x":[1]}"#, &iss, &aud).unwrap();
-        assert_eq!(observed.expect("complete").exp, Num::Value(5.0));
+        let (_, observed) =
+            deserialize::<serde::de::IgnoredAny>(r#"{"exp":5,"x":[1]}"#, &iss, &aud, false).unwrap();
+        assert_eq!(observed.expect("complete").0.exp, Num::Value(5.0));
+    }
+
+    #[test]
+    fn identifiers_are_captured_only_when_asked_for() {
+        let (iss, aud) = (boxed(ISS), boxed(AUD));
+        let payload = r#"{"sub":"a\u0062","exp":10,"jti":"j1","sid":"s1","role":"r"}"#;
+        let (_, observed) = deserialize::<Typical>(payload, &iss, &aud, true).unwrap();
+        let ids = observed.expect("complete").1.expect("captured");
+        assert_eq!(ids.jti.as_deref(), Some("j1"));
+        assert_eq!(ids.sid.as_deref(), Some("s1"));
+        assert_eq!(ids.sub.as_deref(), Some("ab"));
+        let (_, observed) = deserialize::<Typical>(payload, &iss, &aud, false).unwrap();
+        assert!(observed.expect("complete").1.is_none());
+        // A duplicate jti is still refused when it is watched.
+        assert!(deserialize::<serde_json::Value>(r#"{"jti":"a","jti":"b"}"#, &iss, &aud, true).is_err());
     }
 
     #[test]
     fn typical_claims_are_observed_in_one_pass() {
         let (iss, aud) = (boxed(ISS), boxed(AUD));
         let payload = r#"{"sub":"a","exp":10,"iss":"other","aud":["x","api"],"role":"r"}"#;
-        let (_, observed) = deserialize::<Typical>(payload, &iss, &aud).unwrap();
-        let o = observed.expect("complete");
+        let (_, observed) = deserialize::<Typical>(payload, &iss, &aud, false).unwrap();
+        let (o, _) = observed.expect("complete");
         assert_eq!(o.exp, Num::Value(10.0));
         assert_eq!(o.iss, Match::Matched);
         assert_eq!(o.aud, Match::Matched);
