@@ -22,6 +22,9 @@ pub(crate) struct Ids<'p> {
     pub(crate) sub: Option<Cow<'p, str>>,
 }
 
+/// A complete observation: the registered claims, and the identifiers when they were asked for.
+pub(crate) type Seen<'p> = (Observed, Option<Ids<'p>>);
+
 /// Deserializes `T` from `payload` (already checked to be UTF-8), observing the registered
 /// claims, and with `capture_ids` the string values of `jti`, `sid` and `sub`. `Ok((t, None))`
 /// means `T` is fine but the observation is incomplete.
@@ -30,7 +33,7 @@ pub(crate) fn deserialize<'p, T: de::DeserializeOwned>(
     issuers: &[Box<str>],
     audiences: &[Box<str>],
     capture_ids: bool,
-) -> Result<(T, Option<(Observed, Option<Ids<'p>>)>), serde_json::Error> {
+) -> Result<(T, Option<Seen<'p>>), serde_json::Error> {
     let mut de = serde_json::Deserializer::from_str(payload);
     let mut state = State {
         issuers,
