@@ -681,6 +681,12 @@ async fn main() {
             std::process::exit(2);
         }
     };
+    if std::env::var("REDIS_URL").is_ok_and(|v| !v.is_empty()) {
+        eprintln!("error: REDIS_URL is set, but this version has no Redis store (sessions stay in memory)");
+        std::process::exit(2);
+    }
+    #[cfg(feature = "sessions")]
+    println!("sessions: in-memory store (one process; refresh tokens and revocations are not shared)");
     if let Some(remote) = &config.remote {
         println!("JWKS mode: verifying tokens with the keys of {remote:?}; POST /login is disabled");
     } else if config.signing_key_pem.is_some() {
