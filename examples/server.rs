@@ -18,6 +18,8 @@
 //! | `JWT_JWKS_URL` | JWKS mode: tokens are verified only against this remote key set (`JWT_SECRET` is not used to verify) and `POST /login` answers 404; needs `--features jwks` | unset |
 //! | `JWT_JWKS_COOLDOWN_SECS` | least time between refetches forced by unknown `kid`s | 30 |
 //! | `JWT_OIDC_ISSUER` | like `JWT_JWKS_URL`, with the key set found by OpenID Connect discovery; `iss` must equal it | unset |
+//! | `REDIS_URL` | with `--features redis`: sessions and revocations in this Redis, shared by every instance (which must share `JWT_SECRET`); unset: in memory, one process | unset |
+//! | `REDIS_MAX_STALENESS_SECS` | with `REDIS_URL`: answer 503 to token-bearing requests when the revocation mirror has not been confirmed for this long | none (enforce the last mirror) |
 //! | `JWT_SIGNING_KEY_FILE` | a PKCS#8 PEM private key (RSA, P-256/384/521, Ed25519): tokens are signed with it (algorithm from the key, `kid` its RFC 7638 thumbprint), verified with its public half (HS256 tokens are then refused), and the public key is served at `GET /.well-known/jwks.json`; needs `--features aws-lc` | unset |
 //!
 //! Routes: `GET /health` (open), `POST /login` (`{"username","password"}`; demo users `alice` /
@@ -142,9 +144,7 @@ pub struct UserClaims {
 
 struct AppState {
     #[cfg(feature = "sessions")]
-    sessions: tower_jwt_auth::session::Sessions<tower_jwt_auth::session::MemoryStore>,
-    #[cfg(feature = "sessions")]
-    revocations: tower_jwt_auth::Revocations,
+    sessions: tower_jwt_auth::session::Sessions<sessions::Store>,
     signing: SigningKey,
     config: Config,
     users: Vec<User>,
@@ -158,8 +158,21 @@ struct User {
     password_hash: String,
 }
 
-/// Builds the application. Fails on a configuration error (such as a secret under 32 bytes).
+/// Builds the application (sessions, with the `sessions` feature, in memory). Fails on a
+/// configuration error (such as a secret under 32 bytes).
 pub fn app(config: Config) -> Result<Router, Box<dyn std::error::Error + Send + Sync>> {
+    app_with(
+        config,
+        #[cfg(feature = "sessions")]
+        sessions::Store::Memory(tower_jwt_auth::session::MemoryStore::new()),
+    )
+}
+
+/// Builds the application with its session store.
+fn app_with(
+    config: Config,
+    #[cfg(feature = "sessions")] store: sessions::Store,
+) -> Result<Router, Box<dyn std::error::Error + Send + Sync>> {
     let signing = signing_key(&config)?;
     let mut validation = Validation::new().leeway(Duration::from_secs(30));
     if let Some(iss) = &config.issuer {
@@ -178,10 +191,18 @@ pub fn app(config: Config) -> Result<Router, Box<dyn std::error::Error + Send + 
         validation = validation.issuer(issuer.as_str())?;
     }
     let jwks_mode = config.remote.is_some();
+    // Refresh tokens are authenticated with a key derived from JWT_SECRET, so that every
+    // instance sharing the secret (and a Redis) accepts them.
     #[cfg(feature = "sessions")]
-    let revocations = tower_jwt_auth::Revocations::new(100_000);
+    let sessions = tower_jwt_auth::session::Sessions::new(
+        sessions::refresh_secret(&config.secret),
+        store,
+        tower_jwt_auth::session::SessionOptions::default()
+            .access_token_lifetime(Duration::from_secs(ACCESS_TOKEN_TTL as u64 + 60)),
+    )?;
+    // The layer checks the revocation list the store keeps current.
     #[cfg(feature = "sessions")]
-    let validation = validation.revocations(revocations.clone());
+    let validation = validation.revocations(sessions.revocations().clone());
     let auth = JwtAuthLayer::<UserClaims, ServerKeys>::new(keys)
         .validation(validation)
         .realm(REALM)?
@@ -192,13 +213,7 @@ pub fn app(config: Config) -> Result<Router, Box<dyn std::error::Error + Send + 
 
     let state = Arc::new(AppState {
         #[cfg(feature = "sessions")]
-        sessions: tower_jwt_auth::session::Sessions::new(
-            random_b64(32),
-            tower_jwt_auth::session::MemoryStore::new(),
-            tower_jwt_auth::session::SessionOptions::default(),
-        )?,
-        #[cfg(feature = "sessions")]
-        revocations,
+        sessions,
         signing,
         config,
         users: vec![
@@ -215,6 +230,8 @@ pub fn app(config: Config) -> Result<Router, Box<dyn std::error::Error + Send + 
         ],
         dummy_hash: hash_password(&random_b64(16))?,
     });
+    #[cfg(feature = "sessions")]
+    sessions::purge_periodically(&state);
 
     #[cfg(feature = "aws-lc")]
     let jwks = if state.config.signing_key_pem.is_some() {
@@ -270,9 +287,144 @@ pub fn app(config: Config) -> Result<Router, Box<dyn std::error::Error + Send + 
 mod sessions {
     use axum::http::header::{COOKIE, SET_COOKIE};
     use axum::http::{HeaderMap, HeaderValue};
-    use tower_jwt_auth::session::{Issued, RefreshError};
+    use hmac::{Hmac, Mac};
+    use sha2::Sha256;
+    use tower_jwt_auth::session::{
+        Issued, MemoryStore, RefreshError, Rotation, SessionRecord, SessionStore, StoreError,
+    };
+    use tower_jwt_auth::Revocations;
 
     use super::*;
+
+    /// The session store: in memory (one process) or Redis (a fleet, `REDIS_URL`).
+    pub(crate) enum Store {
+        /// One process.
+        Memory(MemoryStore),
+        /// Shared through Redis.
+        #[cfg(feature = "redis")]
+        Redis(tower_jwt_auth::session::RedisStore),
+    }
+
+    /// Forwards to the store in use.
+    macro_rules! each {
+        ($self:ident, $s:ident => $e:expr) => {
+            match $self {
+                Store::Memory($s) => $e,
+                #[cfg(feature = "redis")]
+                Store::Redis($s) => $e,
+            }
+        };
+    }
+
+    impl SessionStore for Store {
+        async fn create(&self, record: SessionRecord) -> Result<(), StoreError> {
+            each!(self, s => s.create(record).await)
+        }
+        async fn rotate(
+            &self,
+            sid: &str,
+            generation: u64,
+            now: f64,
+            grace: Duration,
+            idle: Duration,
+            revoke_until: f64,
+        ) -> Result<Rotation, StoreError> {
+            each!(self, s => s.rotate(sid, generation, now, grace, idle, revoke_until).await)
+        }
+        async fn revoke(&self, sid: &str, until: f64) -> Result<bool, StoreError> {
+            each!(self, s => s.revoke(sid, until).await)
+        }
+        async fn revoke_subject(&self, sub: &str, cutoff: f64, until: f64) -> Result<usize, StoreError> {
+            each!(self, s => s.revoke_subject(sub, cutoff, until).await)
+        }
+        async fn revoke_token(&self, jti: &str, exp: f64) -> Result<(), StoreError> {
+            each!(self, s => s.revoke_token(jti, exp).await)
+        }
+        fn revocations(&self) -> &Revocations {
+            each!(self, s => s.revocations())
+        }
+    }
+
+    /// The store `REDIS_URL` names, else one in memory; says which at start-up.
+    pub(super) async fn store_from_env() -> Result<Store, String> {
+        let Some(url) = std::env::var("REDIS_URL").ok().filter(|v| !v.is_empty()) else {
+            println!("sessions: in-memory store (one process; refresh tokens and revocations are not shared)");
+            return Ok(Store::Memory(MemoryStore::new()));
+        };
+        #[cfg(not(feature = "redis"))]
+        {
+            let _ = url;
+            Err("REDIS_URL is set, but this build has no Redis store (build with --features redis)".into())
+        }
+        #[cfg(feature = "redis")]
+        {
+            let mut options = tower_jwt_auth::session::RedisOptions::default();
+            if let Some(secs) = std::env::var("REDIS_MAX_STALENESS_SECS")
+                .ok()
+                .filter(|v| !v.is_empty())
+            {
+                let secs: u64 = secs
+                    .parse()
+                    .map_err(|_| format!("REDIS_MAX_STALENESS_SECS={secs:?} is not a number of seconds"))?;
+                options = options.max_staleness(Duration::from_secs(secs));
+            }
+            let shown = redact(&url);
+            let store = tower_jwt_auth::session::RedisStore::connect(&url, options)
+                .await
+                .map_err(|e| format!("REDIS_URL ({shown}): {e}"))?;
+            println!("sessions: Redis store at {shown} (shared by every instance with the same JWT_SECRET)");
+            Ok(Store::Redis(store))
+        }
+    }
+
+    /// A Redis URL without its password.
+    #[cfg(feature = "redis")]
+    fn redact(url: &str) -> String {
+        match (url.find("://"), url.rfind('@')) {
+            (Some(scheme), Some(at)) if at > scheme => format!("{}://***{}", &url[..scheme], &url[at..]),
+            _ => url.to_owned(),
+        }
+    }
+
+    /// Drops ended sessions and expired revocations of the in-memory store every minute, for
+    /// as long as the application lives.
+    pub(super) fn purge_periodically(state: &Arc<AppState>) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let state = Arc::downgrade(state);
+        runtime.spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                let Some(state) = state.upgrade() else { return };
+                #[allow(irrefutable_let_patterns)]
+                if let Store::Memory(store) = state.sessions.store() {
+                    store.purge(now_precise(), ACCESS_TOKEN_TTL as f64 + 60.0);
+                }
+            }
+        });
+    }
+
+    /// The refresh-token key: HMAC-SHA256 of a fixed label under JWT_SECRET.
+    pub(super) fn refresh_secret(secret: &str) -> [u8; 32] {
+        let Ok(mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
+            return [0; 32];
+        };
+        mac.chain_update(b"tower-jwt-auth example server: refresh tokens")
+            .finalize()
+            .into_bytes()
+            .into()
+    }
+
+    /// A 503 for a store that cannot answer (or a full revocation list).
+    fn unavailable(e: &StoreError) -> Response {
+        let description = match e {
+            StoreError::Full { .. } => "revocation list full",
+            _ => "session store unavailable",
+        };
+        error(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", description)
+    }
 
     const COOKIE_NAME: &str = "__Host-refresh_token";
 
@@ -320,22 +472,13 @@ mod sessions {
         response
     }
 
-    /// When every access token minted so far has expired (their lifetime plus the leeway).
-    fn access_token_horizon() -> f64 {
-        now_precise() + ACCESS_TOKEN_TTL as f64 + 60.0
-    }
-
     /// Opens a session after a successful login.
     pub(super) async fn open(state: &AppState, name: &str, role: &str) -> Response {
         let mut claims = serde_json::Map::new();
         claims.insert("role".into(), role.into());
         match state.sessions.issue(name, claims).await {
             Ok(issued) => answer(state, &issued),
-            Err(_) => error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily_unavailable",
-                "session store unavailable",
-            ),
+            Err(e) => unavailable(&e),
         }
     }
 
@@ -379,18 +522,9 @@ mod sessions {
         };
         match state.sessions.refresh(&token).await {
             Ok(issued) => answer(&state, &issued),
-            Err(RefreshError::Unavailable(_)) => error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily_unavailable",
-                "session store unavailable",
-            ),
+            Err(RefreshError::Unavailable(e)) => unavailable(&e),
+            // On reuse (theft or a bug) the store has revoked the session and its access tokens.
             Err(e) => {
-                if matches!(e, RefreshError::Reused) {
-                    // Theft or a bug: the session is revoked; so are its access tokens.
-                    if let Some(sid) = state.sessions.session_id(&token) {
-                        let _ = state.revocations.revoke_session(&sid, access_token_horizon());
-                    }
-                }
                 (
                     StatusCode::UNAUTHORIZED,
                     Json(json!({
@@ -413,26 +547,15 @@ mod sessions {
         let until = claims
             .exp
             .map_or(now_precise() + ACCESS_TOKEN_TTL as f64, |e| e.as_secs() as f64);
-        let mut recorded = Ok(());
         if let Some(jti) = claims.jti.as_deref() {
-            recorded = recorded.and(state.revocations.revoke_token(jti, until));
-        }
-        if let Some(sid) = claims.sid.as_deref() {
-            recorded = recorded.and(state.revocations.revoke_session(sid, access_token_horizon()));
-            if state.sessions.revoke(sid).await.is_err() {
-                return error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "temporarily_unavailable",
-                    "session store unavailable",
-                );
+            if let Err(e) = state.sessions.revoke_token(jti, until).await {
+                return unavailable(&e);
             }
         }
-        if recorded.is_err() {
-            return error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily_unavailable",
-                "revocation list full",
-            );
+        if let Some(sid) = claims.sid.as_deref() {
+            if let Err(e) = state.sessions.revoke(sid).await {
+                return unavailable(&e);
+            }
         }
         let mut response = StatusCode::NO_CONTENT.into_response();
         response.headers_mut().insert(SET_COOKIE, cookie("", 0));
@@ -453,20 +576,9 @@ mod sessions {
                 "expected JSON {\"sub\"}",
             );
         };
-        if state.revocations.revoke_subject(&sub, now_precise()).is_err() {
-            return error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily_unavailable",
-                "revocation list full",
-            );
-        }
         match state.sessions.revoke_subject(&sub).await {
             Ok(_) => StatusCode::NO_CONTENT.into_response(),
-            Err(_) => error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily_unavailable",
-                "session store unavailable",
-            ),
+            Err(e) => unavailable(&e),
         }
     }
 }
@@ -681,12 +793,19 @@ async fn main() {
             std::process::exit(2);
         }
     };
+    #[cfg(feature = "sessions")]
+    let store = match sessions::store_from_env().await {
+        Ok(store) => store,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(2);
+        }
+    };
+    #[cfg(not(feature = "sessions"))]
     if std::env::var("REDIS_URL").is_ok_and(|v| !v.is_empty()) {
-        eprintln!("error: REDIS_URL is set, but this version has no Redis store (sessions stay in memory)");
+        eprintln!("error: REDIS_URL is set, but this build has no sessions (build with --features redis)");
         std::process::exit(2);
     }
-    #[cfg(feature = "sessions")]
-    println!("sessions: in-memory store (one process; refresh tokens and revocations are not shared)");
     if let Some(remote) = &config.remote {
         println!("JWKS mode: verifying tokens with the keys of {remote:?}; POST /login is disabled");
     } else if config.signing_key_pem.is_some() {
@@ -704,7 +823,11 @@ async fn main() {
         }
     };
     let state_config = config.clone();
-    let router = match app(config) {
+    let router = match app_with(
+        config,
+        #[cfg(feature = "sessions")]
+        store,
+    ) {
         Ok(router) => router,
         Err(e) => {
             eprintln!("error: {e}");

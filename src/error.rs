@@ -99,6 +99,9 @@ pub enum AuthErrorKind {
     InsufficientScope,
     /// The key source cannot answer right now (503).
     KeyUnavailable,
+    /// The revocation list is older than its configured maximum staleness (its shared store
+    /// has been unreachable too long), so revocations cannot be enforced: fail closed (503).
+    RevocationsUnavailable,
 }
 
 impl AuthErrorKind {
@@ -137,6 +140,7 @@ impl AuthErrorKind {
         Self::Revoked,
         Self::InsufficientScope,
         Self::KeyUnavailable,
+        Self::RevocationsUnavailable,
     ];
 
     /// A short, fixed, lower-case phrase describing the refusal; safe inside an RFC 6750
@@ -177,6 +181,7 @@ impl AuthErrorKind {
             Self::Revoked => "token revoked",
             Self::InsufficientScope => "insufficient scope",
             Self::KeyUnavailable => "key source unavailable",
+            Self::RevocationsUnavailable => "revocation list unavailable",
         }
     }
 
@@ -186,7 +191,7 @@ impl AuthErrorKind {
         match self {
             Self::InvalidRequest => StatusCode::BAD_REQUEST,
             Self::InsufficientScope => StatusCode::FORBIDDEN,
-            Self::KeyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::KeyUnavailable | Self::RevocationsUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::UNAUTHORIZED,
         }
     }
@@ -195,7 +200,7 @@ impl AuthErrorKind {
     #[must_use]
     pub const fn error_code(self) -> Option<&'static str> {
         match self {
-            Self::MissingToken | Self::KeyUnavailable => None,
+            Self::MissingToken | Self::KeyUnavailable | Self::RevocationsUnavailable => None,
             Self::InvalidRequest => Some("invalid_request"),
             Self::InsufficientScope => Some("insufficient_scope"),
             _ => Some("invalid_token"),

@@ -121,7 +121,7 @@ pub(crate) fn challenge(
     kind: AuthErrorKind,
     scope: Option<&str>,
 ) -> Option<HeaderValue> {
-    if kind == AuthErrorKind::KeyUnavailable {
+    if kind.status() == http::StatusCode::SERVICE_UNAVAILABLE {
         return None;
     }
     let mut params: Vec<String> = Vec::new();

@@ -12,6 +12,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use arc_swap::ArcSwap;
@@ -86,6 +87,20 @@ struct Inner {
     /// Serializes writers (copy on write); readers never take it.
     write: Mutex<()>,
     cap: usize,
+    /// Set by a shared store's mirror when the list is older than its maximum staleness.
+    stale: AtomicBool,
+}
+
+/// One revocation, as a shared store hands it to the mirror.
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
+pub(crate) enum Entry {
+    /// A token id, refused until `until`.
+    Token(Box<str>, f64),
+    /// A session id, refused until `until`.
+    Session(Box<str>, f64),
+    /// A subject cutoff.
+    Subject(Box<str>, f64),
 }
 
 impl fmt::Debug for Revocations {
@@ -106,6 +121,7 @@ impl Revocations {
                 current: ArcSwap::from_pointee(Snapshot::default()),
                 write: Mutex::new(()),
                 cap,
+                stale: AtomicBool::new(false),
             }),
         }
     }
@@ -122,10 +138,16 @@ impl Revocations {
         self.len() == 0
     }
 
-    fn update(&self, grows: bool, change: impl FnOnce(&mut Snapshot)) -> Result<(), RevocationError> {
+    /// Copies, changes and publishes the snapshot; `grows` tells whether the change adds an
+    /// entry (updating one that is there never counts against the cap).
+    fn update(
+        &self,
+        grows: impl FnOnce(&Snapshot) -> bool,
+        change: impl FnOnce(&mut Snapshot),
+    ) -> Result<(), RevocationError> {
         let _writer = self.inner.write.lock().unwrap_or_else(PoisonError::into_inner);
         let mut next = Snapshot::clone(&self.inner.current.load());
-        if grows && next.len() >= self.inner.cap {
+        if grows(&next) && next.len() >= self.inner.cap {
             return Err(RevocationError::Full { cap: self.inner.cap });
         }
         change(&mut next);
@@ -133,14 +155,72 @@ impl Revocations {
         Ok(())
     }
 
-    /// Refuses the token `jti` until its expiry `exp` (seconds since the epoch).
+    /// The cap given to [`Revocations::new`].
+    #[must_use]
+    pub fn cap(&self) -> usize {
+        self.inner.cap
+    }
+
+    /// Whether the list is known to be out of date: its shared store has been unreachable for
+    /// longer than the store's `max_staleness`. Token-bearing requests then get 503
+    /// ([`AuthErrorKind::RevocationsUnavailable`](crate::AuthErrorKind::RevocationsUnavailable)).
+    /// Always `false` for a list no shared store feeds.
+    #[must_use]
+    pub fn is_stale(&self) -> bool {
+        self.inner.stale.load(Ordering::Relaxed)
+    }
+
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn set_stale(&self, stale: bool) {
+        self.inner.stale.store(stale, Ordering::Relaxed);
+    }
+
+    /// Applies entries from the shared store that holds the truth (which enforces the cap
+    /// itself). With `replace`, the entries become the whole list, but for a global cutoff set
+    /// locally.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn mirror(&self, entries: impl IntoIterator<Item = Entry>, replace: bool) {
+        let _ = self.update(
+            |_| false,
+            |s| {
+                if replace {
+                    s.tokens.clear();
+                    s.sessions.clear();
+                    s.subjects.clear();
+                }
+                for entry in entries {
+                    match entry {
+                        Entry::Token(id, until) => {
+                            let e = s.tokens.entry(id).or_insert(until);
+                            *e = e.max(until);
+                        }
+                        Entry::Session(id, until) => {
+                            let e = s.sessions.entry(id).or_insert(until);
+                            *e = e.max(until);
+                        }
+                        Entry::Subject(id, cutoff) => {
+                            let e = s.subjects.entry(id).or_insert(cutoff);
+                            *e = e.max(cutoff);
+                        }
+                    }
+                }
+            },
+        );
+    }
+
+    /// Refuses the token `jti` until its expiry `exp` (seconds since the epoch; of two ends, the
+    /// later wins).
     ///
     /// # Errors
     /// [`RevocationError::Full`] when the cap is reached.
     pub fn revoke_token(&self, jti: &str, exp: f64) -> Result<(), RevocationError> {
-        self.update(true, |s| {
-            s.tokens.insert(jti.into(), exp);
-        })
+        self.update(
+            |s| !s.tokens.contains_key(jti),
+            |s| {
+                let e = s.tokens.entry(jti.into()).or_insert(exp);
+                *e = e.max(exp);
+            },
+        )
     }
 
     /// Refuses every token of session `sid` until `until` (the session's end).
@@ -148,9 +228,13 @@ impl Revocations {
     /// # Errors
     /// [`RevocationError::Full`] when the cap is reached.
     pub fn revoke_session(&self, sid: &str, until: f64) -> Result<(), RevocationError> {
-        self.update(true, |s| {
-            s.sessions.insert(sid.into(), until);
-        })
+        self.update(
+            |s| !s.sessions.contains_key(sid),
+            |s| {
+                let e = s.sessions.entry(sid.into()).or_insert(until);
+                *e = e.max(until);
+            },
+        )
     }
 
     /// Refuses every token of `sub` issued at or before `cutoff` ("log out everywhere"). A later
@@ -159,20 +243,27 @@ impl Revocations {
     /// # Errors
     /// [`RevocationError::Full`] when the cap is reached.
     pub fn revoke_subject(&self, sub: &str, cutoff: f64) -> Result<(), RevocationError> {
-        self.update(true, |s| {
-            let entry = s.subjects.entry(sub.into()).or_insert(cutoff);
-            *entry = entry.max(cutoff);
-        })
+        self.update(
+            |s| !s.subjects.contains_key(sub),
+            |s| {
+                let entry = s.subjects.entry(sub.into()).or_insert(cutoff);
+                *entry = entry.max(cutoff);
+            },
+        )
     }
 
     /// Refuses every token issued at or before `cutoff`, whoever its subject.
     ///
+    /// This cutoff is local to this list (shared stores do not carry it); a mirror's reload
+    /// keeps it.
+    ///
     /// # Errors
     /// [`RevocationError::Full`] when the cap is reached.
     pub fn revoke_all(&self, cutoff: f64) -> Result<(), RevocationError> {
-        self.update(true, |s| {
-            s.global = Some(s.global.map_or(cutoff, |g| g.max(cutoff)))
-        })
+        self.update(
+            |s| s.global.is_none(),
+            |s| s.global = Some(s.global.map_or(cutoff, |g| g.max(cutoff))),
+        )
     }
 
     /// Drops entries that can no longer match: token and session entries past their end, and
@@ -180,14 +271,17 @@ impl Revocations {
     pub fn purge(&self, now: f64, max_token_lifetime: f64) {
         let horizon = now - max_token_lifetime;
         // Purging never grows the list, so it cannot fail.
-        let _ = self.update(false, |s| {
-            s.tokens.retain(|_, exp| *exp > now);
-            s.sessions.retain(|_, until| *until > now);
-            s.subjects.retain(|_, cutoff| *cutoff > horizon);
-            if s.global.is_some_and(|g| g <= horizon) {
-                s.global = None;
-            }
-        });
+        let _ = self.update(
+            |_| false,
+            |s| {
+                s.tokens.retain(|_, exp| *exp > now);
+                s.sessions.retain(|_, until| *until > now);
+                s.subjects.retain(|_, cutoff| *cutoff > horizon);
+                if s.global.is_some_and(|g| g <= horizon) {
+                    s.global = None;
+                }
+            },
+        );
     }
 
     /// Whether a token with these claims is revoked. A cutoff applies to tokens issued at or

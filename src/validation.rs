@@ -202,7 +202,9 @@ impl Validation {
     }
 
     /// Refuses tokens on `list` ([`AuthErrorKind::Revoked`]), after the signature and claims
-    /// pass. An empty list costs one atomic load.
+    /// pass. An empty list costs two relaxed atomic loads (its contents and its staleness flag;
+    /// a list that a shared store reports out of date refuses with 503,
+    /// [`AuthErrorKind::RevocationsUnavailable`]).
     #[cfg(feature = "sessions")]
     #[cfg_attr(docsrs, doc(cfg(feature = "sessions")))]
     pub fn revocations(mut self, list: crate::Revocations) -> Self {
@@ -385,7 +387,7 @@ impl Validation {
         // §7.2), and so that serde_json does not check the strings it reads again.
         let payload = std::str::from_utf8(&payload).map_err(|_| AuthErrorKind::Malformed)?;
         // One pass: `T` is deserialized while the registered claims are observed on the way.
-        let capture_ids = self.revocations_in_force();
+        let capture_ids = self.revocations_in_force()?;
         match tap::deserialize::<T>(payload, &self.issuers, &self.audiences, capture_ids) {
             Ok((claims, Some((observed, ids)))) => {
                 self.check_claims(&observed)?;
@@ -408,14 +410,18 @@ impl Validation {
         }
     }
 
-    /// Whether a non-empty revocation list applies (then identifiers are captured).
+    /// Whether a non-empty revocation list applies (then identifiers are captured); a list
+    /// known to be out of date fails closed.
     #[allow(clippy::unused_self)]
-    fn revocations_in_force(&self) -> bool {
+    fn revocations_in_force(&self) -> Result<bool, AuthErrorKind> {
         #[cfg(feature = "sessions")]
         if let Some(list) = &self.revocations {
-            return !list.is_empty();
+            if list.is_stale() {
+                return Err(AuthErrorKind::RevocationsUnavailable);
+            }
+            return Ok(!list.is_empty());
         }
-        false
+        Ok(false)
     }
 
     #[allow(clippy::unused_self)]

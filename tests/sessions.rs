@@ -1,120 +1,38 @@
-//! Refresh-token sessions over the in-memory store: rotation, grace convergence, reuse
-//! detection, expiry, revocation, and races.
+//! Refresh-token sessions over the in-memory store: the shared store suite (tests/store_suite),
+//! plus what is particular to this store and to the layer.
 
 #![cfg(feature = "sessions")]
 
+mod store_suite;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{json, Map, Value};
+use store_suite::{claims, now, SECRET};
 use tower_jwt_auth::session::{
     MemoryStore, RefreshError, Rotation, SessionOptions, SessionRecord, SessionStore, Sessions, StoreError,
 };
-
-const SECRET: &[u8] = b"refresh-token-secret-of-at-least-32-bytes";
-
-fn claims() -> Map<String, Value> {
-    match json!({"role": "user"}) {
-        Value::Object(map) => map,
-        _ => unreachable!(),
-    }
-}
+use tower_jwt_auth::Revocations;
 
 fn sessions(options: SessionOptions) -> Sessions<MemoryStore> {
     Sessions::new(SECRET, MemoryStore::new(), options).unwrap()
 }
 
-#[tokio::test]
-async fn every_refresh_rotates_to_the_next_generation_with_a_new_token() {
-    let s = sessions(SessionOptions::default());
-    let first = s.issue("alice", claims()).await.unwrap();
-    assert_eq!(first.session.generation, 0);
-    assert_eq!(first.session.claims["role"], "user");
-    let second = s.refresh(first.refresh_token.as_str()).await.unwrap();
-    assert_eq!(second.session.generation, 1);
-    assert_ne!(second.refresh_token, first.refresh_token);
-    assert_eq!(second.session.sid, first.session.sid);
-    let third = s.refresh(second.refresh_token.as_str()).await.unwrap();
-    assert_eq!(third.session.generation, 2);
-}
+struct Memory;
 
-#[tokio::test]
-async fn the_predecessor_within_the_grace_window_gets_the_current_token_not_a_new_branch() {
-    let s = sessions(SessionOptions::default());
-    let first = s.issue("alice", claims()).await.unwrap();
-    let second = s.refresh(first.refresh_token.as_str()).await.unwrap();
-    // A second tab, or a retry after a lost response, presents the first token again.
-    let again = s.refresh(first.refresh_token.as_str()).await.unwrap();
-    assert_eq!(again.refresh_token, second.refresh_token);
-    assert_eq!(again.session.generation, 1);
-    // The current token still rotates normally.
-    assert_eq!(
-        s.refresh(second.refresh_token.as_str())
-            .await
-            .unwrap()
-            .session
-            .generation,
-        2
-    );
-}
+impl store_suite::Harness for Memory {
+    type Store = MemoryStore;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fifty_concurrent_refreshes_of_one_token_make_exactly_one_new_generation() {
-    let s = Arc::new(sessions(SessionOptions::default()));
-    let first = s.issue("alice", claims()).await.unwrap();
-    let token = first.refresh_token.as_str().to_owned();
-    let tasks: Vec<_> = (0..50)
-        .map(|_| {
-            let (s, token) = (Arc::clone(&s), token.clone());
-            tokio::spawn(async move { s.refresh(&token).await })
-        })
-        .collect();
-    let mut tokens = Vec::new();
-    for task in tasks {
-        let issued = task.await.unwrap().expect("every honest racer succeeds");
-        assert_eq!(issued.session.generation, 1);
-        tokens.push(issued.refresh_token);
+    async fn store(cap: usize) -> MemoryStore {
+        MemoryStore::with_revocations(Revocations::new(cap))
     }
-    assert!(
-        tokens.windows(2).all(|w| w[0] == w[1]),
-        "every 200 carries the same token"
-    );
-    assert_eq!(s.store().get(&first.session.sid).unwrap().generation, 1);
+
+    async fn purge(store: &MemoryStore) {
+        store.purge(now(), 16.0 * 60.0);
+    }
 }
 
-#[tokio::test]
-async fn reuse_of_an_old_token_revokes_that_session_only() {
-    let s = sessions(SessionOptions::default());
-    let stolen = s.issue("alice", claims()).await.unwrap();
-    let other_tab = s.issue("alice", claims()).await.unwrap();
-    let second = s.refresh(stolen.refresh_token.as_str()).await.unwrap();
-    let third = s.refresh(second.refresh_token.as_str()).await.unwrap();
-    // Generation 0 is two behind: theft or a bug.
-    assert_eq!(
-        s.refresh(stolen.refresh_token.as_str()).await.unwrap_err(),
-        RefreshError::Reused
-    );
-    // The rightful client's current token dies with the session...
-    assert_eq!(
-        s.refresh(third.refresh_token.as_str()).await.unwrap_err(),
-        RefreshError::Revoked
-    );
-    // ...but the user's other session lives on.
-    assert!(s.refresh(other_tab.refresh_token.as_str()).await.is_ok());
-}
-
-#[tokio::test]
-async fn with_no_grace_the_predecessor_is_reuse() {
-    let s = sessions(SessionOptions::default().grace(Duration::ZERO).unwrap());
-    let first = s.issue("alice", claims()).await.unwrap();
-    s.refresh(first.refresh_token.as_str()).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(5)).await;
-    assert_eq!(
-        s.refresh(first.refresh_token.as_str()).await.unwrap_err(),
-        RefreshError::Reused
-    );
-}
+store_suite!(Memory);
 
 #[test]
 fn the_grace_window_is_capped_at_five_minutes() {
@@ -122,76 +40,15 @@ fn the_grace_window_is_capped_at_five_minutes() {
     assert!(SessionOptions::default().grace(Duration::from_secs(301)).is_err());
 }
 
-async fn record(generation: u64, now: f64) -> SessionRecord {
-    let s = sessions(SessionOptions::default());
-    let mut r = s.issue("bob", claims()).await.unwrap().session;
-    r.generation = generation;
-    r.rotated_at = now;
-    r.last_used = now;
-    r.expires_at = now + 1000.0;
-    r
-}
-
 #[tokio::test]
-async fn absolute_and_idle_expiry_end_a_session_and_rotation_never_extends_it() {
-    let store = MemoryStore::new();
-    let grace = Duration::from_secs(10);
-    let idle = Duration::from_secs(100);
-    let r = record(3, 10_000.0).await;
-    let sid = r.sid.clone();
-    store.create(r).await.unwrap();
-    // Rotating keeps the absolute expiry.
-    match store.rotate(&sid, 3, 10_050.0, grace, idle).await.unwrap() {
-        Rotation::Rotated(next) => assert_eq!(next.expires_at, 11_000.0),
-        other => panic!("{other:?}"),
-    }
-    // Idle: more than 100 s after the last use.
-    assert_eq!(
-        store.rotate(&sid, 4, 10_151.0, grace, idle).await.unwrap(),
-        Rotation::Expired
-    );
-    // Absolute: used regularly, but past expires_at.
-    let r = record(0, 10_000.0).await;
-    let sid = r.sid.clone();
-    store.create(r).await.unwrap();
-    let mut generation = 0;
-    let mut t = 10_000.0;
-    while t < 10_990.0 {
-        t += 90.0;
-        if let Rotation::Rotated(_) = store.rotate(&sid, generation, t, grace, idle).await.unwrap() {
-            generation += 1;
-        }
-    }
-    assert_eq!(
-        store
-            .rotate(&sid, generation, 11_000.0, grace, idle)
-            .await
-            .unwrap(),
-        Rotation::Expired
-    );
-    assert_eq!(store.purge(11_000.0), 2);
-}
-
-#[tokio::test]
-async fn logout_and_log_out_everywhere_end_sessions() {
+async fn the_memory_store_purges_ended_sessions() {
     let s = sessions(SessionOptions::default());
-    let a = s.issue("alice", claims()).await.unwrap();
-    let b = s.issue("alice", claims()).await.unwrap();
-    let c = s.issue("carol", claims()).await.unwrap();
-    assert!(s.revoke(&a.session.sid).await.unwrap());
-    assert_eq!(
-        s.refresh(a.refresh_token.as_str()).await.unwrap_err(),
-        RefreshError::Revoked
-    );
-    assert_eq!(s.revoke_subject("alice").await.unwrap(), 1);
-    assert_eq!(
-        s.refresh(b.refresh_token.as_str()).await.unwrap_err(),
-        RefreshError::Revoked
-    );
-    assert!(s.refresh(c.refresh_token.as_str()).await.is_ok());
-    // A new login after "log out everywhere" works.
-    let fresh = s.issue("alice", claims()).await.unwrap();
-    assert!(s.refresh(fresh.refresh_token.as_str()).await.is_ok());
+    s.issue("alice", claims()).await.unwrap();
+    let t = now();
+    assert_eq!(s.store().purge(t, 900.0), 0);
+    assert_eq!(s.store().len(), 1);
+    assert_eq!(s.store().purge(t + 31.0 * 24.0 * 3600.0, 900.0), 1);
+    assert!(s.store().is_empty());
 }
 
 /// A store that counts look-ups, to prove garbage never reaches it.
@@ -212,15 +69,24 @@ impl SessionStore for Counting {
         now: f64,
         grace: Duration,
         idle: Duration,
+        revoke_until: f64,
     ) -> Result<Rotation, StoreError> {
         self.lookups.fetch_add(1, Ordering::SeqCst);
-        self.inner.rotate(sid, generation, now, grace, idle).await
+        self.inner
+            .rotate(sid, generation, now, grace, idle, revoke_until)
+            .await
     }
-    async fn revoke(&self, sid: &str) -> Result<bool, StoreError> {
-        self.inner.revoke(sid).await
+    async fn revoke(&self, sid: &str, until: f64) -> Result<bool, StoreError> {
+        self.inner.revoke(sid, until).await
     }
-    async fn revoke_subject(&self, sub: &str) -> Result<usize, StoreError> {
-        self.inner.revoke_subject(sub).await
+    async fn revoke_subject(&self, sub: &str, cutoff: f64, until: f64) -> Result<usize, StoreError> {
+        self.inner.revoke_subject(sub, cutoff, until).await
+    }
+    async fn revoke_token(&self, jti: &str, exp: f64) -> Result<(), StoreError> {
+        self.inner.revoke_token(jti, exp).await
+    }
+    fn revocations(&self) -> &Revocations {
+        self.inner.revocations()
     }
 }
 

@@ -17,10 +17,16 @@
 //! never a new branch, so two tabs refreshing at once, or a retry after a lost response, converge
 //! on one generation.
 //!
-//! This module holds the session logic and an in-memory store; shared stores (Redis) plug in
-//! through [`SessionStore`].
+//! Revocations go through the store too: a reused token revokes its session in the same atomic
+//! step, and logout and "log out everywhere" write both the session records and the revocation
+//! list the layer checks ([`SessionStore::revocations`]).
+//!
+//! This module holds the session logic and an in-memory store; shared stores (Redis, feature
+//! `redis`) plug in through [`SessionStore`].
 
 mod memory;
+#[cfg(feature = "redis")]
+mod redis_store;
 mod token;
 
 use std::fmt;
@@ -30,9 +36,12 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 pub use self::memory::MemoryStore;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use self::redis_store::{RedisOptions, RedisStore};
 pub use self::token::RefreshToken;
 use self::token::TokenKey;
-use crate::ConfigError;
+use crate::{ConfigError, RevocationError, Revocations};
 
 /// One session, as a store keeps it.
 #[derive(Clone, Debug, PartialEq)]
@@ -82,27 +91,46 @@ pub enum Rotation {
 pub enum StoreError {
     /// The store is unreachable or failed; answer 503, never a silent success.
     Unavailable(String),
+    /// The revocation list holds as many entries as its cap allows; nothing was recorded.
+    Full {
+        /// The cap.
+        cap: usize,
+    },
 }
 
 impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Unavailable(e) => write!(f, "session store unavailable: {e}"),
+            Self::Full { cap } => write!(f, "the revocation list is full ({cap} entries)"),
         }
     }
 }
 
 impl std::error::Error for StoreError {}
 
-/// Keeps sessions. Every method is atomic with respect to the others on the same session.
+impl From<RevocationError> for StoreError {
+    fn from(e: RevocationError) -> Self {
+        match e {
+            RevocationError::Full { cap } => Self::Full { cap },
+        }
+    }
+}
+
+/// Keeps sessions and revocations. Every method is atomic with respect to the others on the
+/// same session, so no refresh can slip past a concurrent revocation.
+///
+/// Revocations are written through the store, which keeps [`SessionStore::revocations`], the
+/// in-memory list the layer checks, up to date: at once for [`MemoryStore`], within a second on
+/// every instance for a shared store.
 pub trait SessionStore: Send + Sync {
     /// Stores a new session.
     fn create(&self, record: SessionRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Atomically: checks the session, compares `generation` with the current one, and either
     /// moves to the next generation (`now` is the rotation time), converges within `grace`, or
-    /// revokes the session on reuse. Expiry: absolute at `expires_at`, idle after `idle` without
-    /// use.
+    /// on reuse revokes the session and refuses its access tokens until `revoke_until`.
+    /// Expiry: absolute at `expires_at`, idle after `idle` without use.
     fn rotate(
         &self,
         sid: &str,
@@ -110,13 +138,29 @@ pub trait SessionStore: Send + Sync {
         now: f64,
         grace: Duration,
         idle: Duration,
+        revoke_until: f64,
     ) -> impl Future<Output = Result<Rotation, StoreError>> + Send;
 
-    /// Revokes one session; `Ok(false)` when there was none.
-    fn revoke(&self, sid: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Revokes one session (logout) and refuses its access tokens until `until`; `Ok(false)`
+    /// when there was no such session (its access tokens are refused all the same).
+    fn revoke(&self, sid: &str, until: f64) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// Revokes every session of `sub`; returns how many.
-    fn revoke_subject(&self, sub: &str) -> impl Future<Output = Result<usize, StoreError>> + Send;
+    /// Revokes every session of `sub` and refuses its tokens issued at or before `cutoff`
+    /// ("log out everywhere"), an entry kept until `until`; returns how many sessions were
+    /// revoked.
+    fn revoke_subject(
+        &self,
+        sub: &str,
+        cutoff: f64,
+        until: f64,
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
+
+    /// Refuses the access token `jti` until its expiry `exp`.
+    fn revoke_token(&self, jti: &str, exp: f64) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The in-memory revocation list this store keeps current; give it to
+    /// [`Validation::revocations`](crate::Validation::revocations).
+    fn revocations(&self) -> &Revocations;
 }
 
 /// Why a refresh was refused: a stable, machine-readable code for an `invalid_grant` answer.
@@ -181,6 +225,7 @@ pub struct SessionOptions {
     absolute: Duration,
     idle: Duration,
     grace: Duration,
+    access: Duration,
 }
 
 impl Default for SessionOptions {
@@ -189,6 +234,7 @@ impl Default for SessionOptions {
             absolute: Duration::from_secs(30 * 24 * 3600),
             idle: Duration::from_secs(7 * 24 * 3600),
             grace: Duration::from_secs(10),
+            access: Duration::from_secs(15 * 60 + 60),
         }
     }
 }
@@ -205,6 +251,15 @@ impl SessionOptions {
     #[must_use]
     pub fn idle_timeout(mut self, idle: Duration) -> Self {
         self.idle = idle;
+        self
+    }
+
+    /// How long the access tokens of a session may live, leeway included (default 16 minutes:
+    /// 15 minutes plus a minute of leeway). A revoked session or subject is refused that long,
+    /// so that every access token minted before the revocation has expired when the entry goes.
+    #[must_use]
+    pub fn access_token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.access = lifetime;
         self
     }
 
@@ -301,7 +356,14 @@ impl<S: SessionStore> Sessions<S> {
         let (sid, generation) = self.key.open(refresh_token).ok_or(RefreshError::Malformed)?;
         let rotation = self
             .store
-            .rotate(&sid, generation, now(), self.options.grace, self.options.idle)
+            .rotate(
+                &sid,
+                generation,
+                now(),
+                self.options.grace,
+                self.options.idle,
+                self.access_horizon(),
+            )
             .await
             .map_err(RefreshError::Unavailable)?;
         let session = match rotation {
@@ -317,20 +379,46 @@ impl<S: SessionStore> Sessions<S> {
         })
     }
 
-    /// Ends a session (logout).
+    /// Ends a session (logout): its refresh token stops working and its access tokens are
+    /// refused. `Ok(false)` when the store had no such session.
     ///
     /// # Errors
-    /// [`StoreError`] when the store cannot answer.
+    /// [`StoreError`] when the store cannot answer or the revocation list is full.
     pub async fn revoke(&self, sid: &str) -> Result<bool, StoreError> {
-        self.store.revoke(sid).await
+        self.store.revoke(sid, self.access_horizon()).await
     }
 
-    /// Ends every session of `sub` ("log out everywhere").
+    /// Refuses one access token (by its `jti`) until its expiry `exp`, as at logout.
     ///
     /// # Errors
-    /// [`StoreError`] when the store cannot answer.
+    /// [`StoreError`] when the store cannot answer or the revocation list is full.
+    pub async fn revoke_token(&self, jti: &str, exp: f64) -> Result<(), StoreError> {
+        self.store.revoke_token(jti, exp).await
+    }
+
+    /// Ends every session of `sub` and refuses every token of it issued until now ("log out
+    /// everywhere"); a token issued afterwards, even in the same second, is accepted (issue
+    /// `iat` with sub-second precision). Returns how many sessions were revoked.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot answer or the revocation list is full.
     pub async fn revoke_subject(&self, sub: &str) -> Result<usize, StoreError> {
-        self.store.revoke_subject(sub).await
+        let now = now();
+        self.store
+            .revoke_subject(sub, now, now + self.options.access.as_secs_f64())
+            .await
+    }
+
+    /// The revocation list the store keeps current, for
+    /// [`Validation::revocations`](crate::Validation::revocations).
+    #[must_use]
+    pub fn revocations(&self) -> &Revocations {
+        self.store.revocations()
+    }
+
+    /// When every access token minted until now has expired.
+    fn access_horizon(&self) -> f64 {
+        now() + self.options.access.as_secs_f64()
     }
 
     /// The session id of a refresh token this server issued, without a store look-up.
@@ -340,7 +428,7 @@ impl<S: SessionStore> Sessions<S> {
     }
 }
 
-fn now() -> f64 {
+pub(crate) fn now() -> f64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64())

@@ -1,0 +1,536 @@
+//! The Redis store: the shared store suite (tests/store_suite), then what only a shared store
+//! has: two instances, Redis going away and coming back, and failing closed.
+//!
+//! Redis comes from `TOWER_JWT_AUTH_TEST_REDIS` (a URL; `.ci/run` starts a `redis-server` on a
+//! free loopback port and sets it), else each test starts its own `redis-server` from `PATH`.
+//! The tests that stop and restart Redis always start their own. Without `redis-server` they
+//! fail under `CI=true` and are skipped, saying so, elsewhere.
+
+#![cfg(feature = "redis")]
+
+mod store_suite;
+
+use std::convert::Infallible;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use http::{Request, Response, StatusCode};
+use serde::{Deserialize, Serialize};
+use store_suite::{claims, now, SECRET};
+use tower::ServiceExt;
+use tower_jwt_auth::session::{
+    RedisOptions, RedisStore, RefreshError, Rotation, SessionOptions, SessionRecord, SessionStore, Sessions,
+    StoreError,
+};
+use tower_jwt_auth::{AuthError, AuthErrorKind, JwtAuthLayer, Revocations, SigningKey, Validation};
+
+/// A `redis-server` of this test's own, stopped when dropped.
+struct Server {
+    child: Option<Child>,
+    port: u16,
+    dir: PathBuf,
+}
+
+impl Server {
+    /// Starts one on a free loopback port, or `None` without `redis-server` (outside CI).
+    fn start() -> Option<Self> {
+        let port = TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
+        let dir = std::env::temp_dir().join(format!("tower-jwt-auth-redis-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir).ok()?;
+        let mut server = Self {
+            child: None,
+            port,
+            dir,
+        };
+        if server.restart() {
+            Some(server)
+        } else if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("redis-server is not installed; .ci/run installs it (apt-get install -y redis-server)");
+        } else {
+            eprintln!("skipped: redis-server not found on PATH (install it to run the Redis tests)");
+            None
+        }
+    }
+
+    /// (Re)starts the server on its port, with an append-only file so data survives a restart.
+    fn restart(&mut self) -> bool {
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+            ])
+            .args([
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--loglevel",
+                "warning",
+            ])
+            .arg("--dir")
+            .arg(&self.dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+        let Ok(child) = child else { return false };
+        self.child = Some(child);
+        let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_ok() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("redis-server did not start on port {}", self.port);
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Where a test's store lives: the shared server (with a prefix of the test's own) or a server
+/// of its own.
+struct Place {
+    url: String,
+    prefix: String,
+    _server: Option<Server>,
+}
+
+fn place() -> Option<Place> {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let prefix = format!(
+        "test:{}:{}:",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    match std::env::var("TOWER_JWT_AUTH_TEST_REDIS") {
+        Ok(url) if !url.is_empty() => Some(Place {
+            url,
+            prefix,
+            _server: None,
+        }),
+        _ => Server::start().map(|server| Place {
+            url: server.url(),
+            prefix,
+            _server: Some(server),
+        }),
+    }
+}
+
+/// A Redis store that keeps its server alive (when the test started one).
+struct Store {
+    store: RedisStore,
+    _place: Arc<Place>,
+}
+
+impl SessionStore for Store {
+    async fn create(&self, record: SessionRecord) -> Result<(), StoreError> {
+        self.store.create(record).await
+    }
+    async fn rotate(
+        &self,
+        sid: &str,
+        generation: u64,
+        now: f64,
+        grace: Duration,
+        idle: Duration,
+        revoke_until: f64,
+    ) -> Result<Rotation, StoreError> {
+        self.store
+            .rotate(sid, generation, now, grace, idle, revoke_until)
+            .await
+    }
+    async fn revoke(&self, sid: &str, until: f64) -> Result<bool, StoreError> {
+        self.store.revoke(sid, until).await
+    }
+    async fn revoke_subject(&self, sub: &str, cutoff: f64, until: f64) -> Result<usize, StoreError> {
+        self.store.revoke_subject(sub, cutoff, until).await
+    }
+    async fn revoke_token(&self, jti: &str, exp: f64) -> Result<(), StoreError> {
+        self.store.revoke_token(jti, exp).await
+    }
+    fn revocations(&self) -> &Revocations {
+        self.store.revocations()
+    }
+}
+
+struct Redis;
+
+impl store_suite::Harness for Redis {
+    type Store = Store;
+
+    async fn store(cap: usize) -> Store {
+        // `redis_suite!` runs only where Redis is available.
+        let place = place().expect("Redis is available");
+        let options = RedisOptions::default().prefix(place.prefix.clone()).cap(cap);
+        let store = RedisStore::connect(&place.url, options).await.unwrap();
+        Store {
+            store,
+            _place: Arc::new(place),
+        }
+    }
+
+    async fn purge(store: &Store) {
+        store.store.resync().await.unwrap();
+    }
+}
+
+/// Runs the suite only where Redis is available (always in CI).
+macro_rules! redis_suite {
+    ($($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                if !redis_available() {
+                    return;
+                }
+                store_suite::$name::<Redis>().await;
+            }
+        )*
+    };
+}
+
+fn redis_available() -> bool {
+    std::env::var("TOWER_JWT_AUTH_TEST_REDIS").is_ok_and(|u| !u.is_empty())
+        || Command::new("redis-server")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .status()
+            .is_ok()
+        || {
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!("no Redis for the Redis tests in CI");
+            }
+            eprintln!("skipped: no redis-server on PATH and TOWER_JWT_AUTH_TEST_REDIS unset");
+            false
+        }
+}
+
+redis_suite!(
+    every_refresh_rotates,
+    grace_converges_on_the_current_token,
+    without_grace_the_predecessor_is_reuse,
+    reuse_revokes_that_session_only,
+    fifty_parallel_refreshes_make_one_generation,
+    absolute_and_idle_expiry,
+    unknown_sessions_have_their_own_code,
+    logout_revokes_the_session_and_the_token,
+    subject_cutoff_splits_the_second,
+    purge_drops_expired_entries,
+    the_cap_refuses_growth_and_says_so,
+);
+
+/// Waits up to `limit` for `done`; returns how long it took.
+async fn within(limit: Duration, mut done: impl FnMut() -> bool) -> Duration {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < limit, "not within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    start.elapsed()
+}
+
+async fn own_server() -> Option<Server> {
+    if !redis_available() {
+        return None;
+    }
+    Server::start()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revocation_on_one_instance_is_enforced_by_another_within_a_second() {
+    let Some(place) = place() else { return };
+    let options = || RedisOptions::default().prefix(place.prefix.clone());
+    let a = Sessions::new(
+        SECRET,
+        RedisStore::connect(&place.url, options()).await.unwrap(),
+        SessionOptions::default(),
+    )
+    .unwrap();
+    let b = Sessions::new(
+        SECRET,
+        RedisStore::connect(&place.url, options()).await.unwrap(),
+        SessionOptions::default(),
+    )
+    .unwrap();
+    let issued = a.issue("alice", claims()).await.unwrap();
+    let sid = issued.session.sid.clone();
+
+    // A refresh token works on either instance: the session is shared.
+    let rotated = b.refresh(issued.refresh_token.as_str()).await.unwrap();
+    assert_eq!(rotated.session.generation, 1);
+
+    // Logout on A; B refuses the token and the session within a second (pub/sub: milliseconds).
+    a.revoke_token("jti-1", now() + 900.0).await.unwrap();
+    a.revoke(&sid).await.unwrap();
+    let took = within(Duration::from_secs(1), || {
+        b.revocations().is_revoked(Some("jti-1"), None, None, None)
+            && b.revocations().is_revoked(None, Some(&sid), None, None)
+    })
+    .await;
+    eprintln!("revocation reached the other instance in {took:?}");
+    assert_eq!(
+        b.refresh(rotated.refresh_token.as_str()).await.unwrap_err(),
+        RefreshError::Revoked
+    );
+
+    // Reuse detected on B revokes the session on A too.
+    let other = a.issue("bob", claims()).await.unwrap();
+    let next = a.refresh(other.refresh_token.as_str()).await.unwrap();
+    a.refresh(next.refresh_token.as_str()).await.unwrap();
+    assert_eq!(
+        b.refresh(other.refresh_token.as_str()).await.unwrap_err(),
+        RefreshError::Reused
+    );
+    let other_sid = other.session.sid.clone();
+    within(Duration::from_secs(1), || {
+        a.revocations().is_revoked(None, Some(&other_sid), None, None)
+    })
+    .await;
+
+    // "Log out everywhere" on B reaches A.
+    let before = now();
+    b.revoke_subject("carol").await.unwrap();
+    within(Duration::from_secs(1), || {
+        a.revocations()
+            .is_revoked(None, None, Some("carol"), Some(before))
+    })
+    .await;
+    assert!(!a.revocations().is_revoked(None, None, Some("carol"), Some(now())));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_refreshes_across_two_instances_make_one_generation() {
+    let Some(place) = place() else { return };
+    let options = || RedisOptions::default().prefix(place.prefix.clone());
+    let a = Arc::new(
+        Sessions::new(
+            SECRET,
+            RedisStore::connect(&place.url, options()).await.unwrap(),
+            SessionOptions::default(),
+        )
+        .unwrap(),
+    );
+    let b = Arc::new(
+        Sessions::new(
+            SECRET,
+            RedisStore::connect(&place.url, options()).await.unwrap(),
+            SessionOptions::default(),
+        )
+        .unwrap(),
+    );
+    let first = a.issue("alice", claims()).await.unwrap();
+    let token = first.refresh_token.as_str().to_owned();
+    let tasks: Vec<_> = (0..50)
+        .map(|i| {
+            let s = Arc::clone(if i % 2 == 0 { &a } else { &b });
+            let token = token.clone();
+            tokio::spawn(async move { s.refresh(&token).await })
+        })
+        .collect();
+    let mut tokens = Vec::new();
+    for task in tasks {
+        let issued = task.await.unwrap().expect("every honest racer succeeds");
+        assert_eq!(issued.session.generation, 1);
+        tokens.push(issued.refresh_token);
+    }
+    assert!(tokens.windows(2).all(|w| w[0] == w[1]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_going_away_gives_unavailable_keeps_the_mirror_and_resyncs_without_restart() {
+    let Some(mut server) = own_server().await else {
+        return;
+    };
+    let options = || {
+        RedisOptions::default()
+            .timeout(Duration::from_millis(500))
+            .reconcile_interval(Duration::from_millis(200))
+    };
+    let a = Sessions::new(
+        SECRET,
+        RedisStore::connect(&server.url(), options()).await.unwrap(),
+        SessionOptions::default(),
+    )
+    .unwrap();
+    let b = Sessions::new(
+        SECRET,
+        RedisStore::connect(&server.url(), options()).await.unwrap(),
+        SessionOptions::default(),
+    )
+    .unwrap();
+    let issued = a.issue("alice", claims()).await.unwrap();
+    a.revoke_token("before-outage", now() + 900.0).await.unwrap();
+    within(Duration::from_secs(1), || {
+        b.revocations()
+            .is_revoked(Some("before-outage"), None, None, None)
+    })
+    .await;
+
+    server.stop();
+    // Refresh, logout and revocation fail as unavailable (503), quickly, never silently.
+    let started = Instant::now();
+    match b.refresh(issued.refresh_token.as_str()).await {
+        Err(RefreshError::Unavailable(StoreError::Unavailable(_))) => {}
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        b.revoke(&issued.session.sid).await,
+        Err(StoreError::Unavailable(_))
+    ));
+    assert!(matches!(
+        a.revoke_token("during-outage", now() + 900.0).await,
+        Err(StoreError::Unavailable(_))
+    ));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    // The request path keeps enforcing the last mirror, and does not fail closed by default.
+    assert!(b
+        .revocations()
+        .is_revoked(Some("before-outage"), None, None, None));
+    assert!(!b
+        .revocations()
+        .is_revoked(Some("during-outage"), None, None, None));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(!b.revocations().is_stale());
+    assert!(b.store().mirror_age() > Duration::from_millis(500));
+
+    // Redis comes back (with its data): everything works again without a restart.
+    assert!(server.restart());
+    let came_back = Instant::now();
+    let mut refreshed = None;
+    while came_back.elapsed() < Duration::from_secs(10) {
+        if let Ok(issued) = b.refresh(issued.refresh_token.as_str()).await {
+            refreshed = Some(issued);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let refreshed = refreshed.expect("refresh works again once Redis is back");
+    assert_eq!(refreshed.session.generation, 1);
+    a.revoke_token("after-outage", now() + 900.0).await.unwrap();
+    // The other instance's mirror reconnected: it gets new revocations again, and kept the old.
+    within(Duration::from_secs(5), || {
+        b.revocations().is_revoked(Some("after-outage"), None, None, None)
+    })
+    .await;
+    assert!(b
+        .revocations()
+        .is_revoked(Some("before-outage"), None, None, None));
+    within(Duration::from_secs(2), || {
+        b.store().mirror_age() < Duration::from_millis(500)
+    })
+    .await;
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Access {
+    sub: String,
+    jti: String,
+    iat: f64,
+    exp: f64,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_staleness_fails_closed_with_503_and_recovers() {
+    let Some(mut server) = own_server().await else {
+        return;
+    };
+    let store = RedisStore::connect(
+        &server.url(),
+        RedisOptions::default()
+            .timeout(Duration::from_millis(300))
+            .reconcile_interval(Duration::from_millis(100))
+            .max_staleness(Duration::from_millis(700)),
+    )
+    .await
+    .unwrap();
+    let key = SigningKey::hs256([7u8; 32]).unwrap();
+    let token = key
+        .sign(&Access {
+            sub: "alice".into(),
+            jti: "j".into(),
+            iat: now(),
+            exp: now() + 600.0,
+        })
+        .unwrap();
+    let call = |list: Revocations, token: String| {
+        let key = key.verifying_key();
+        async move {
+            let svc = tower::ServiceBuilder::new()
+                .layer(JwtAuthLayer::<Access>::new(key).validation(Validation::new().revocations(list)))
+                .service_fn(|_req: Request<String>| async {
+                    Ok::<_, Infallible>(Response::new(String::new()))
+                });
+            let req = Request::builder()
+                .header("authorization", format!("Bearer {token}"))
+                .body(String::new())
+                .unwrap();
+            let res = svc.oneshot(req).await.unwrap();
+            (
+                res.status(),
+                res.extensions().get::<AuthError>().map(|e| e.kind()),
+            )
+        }
+    };
+    let list = store.revocations().clone();
+    assert_eq!(call(list.clone(), token.clone()).await.0, StatusCode::OK);
+
+    server.stop();
+    within(Duration::from_secs(3), || list.is_stale()).await;
+    let (status, kind) = call(list.clone(), token.clone()).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(kind, Some(AuthErrorKind::RevocationsUnavailable));
+    // A forged token is still a 401: the signature is checked first.
+    let forged = format!("{}x", &token[..token.len() - 1]);
+    assert_eq!(call(list.clone(), forged).await.0, StatusCode::UNAUTHORIZED);
+
+    assert!(server.restart());
+    within(Duration::from_secs(10), || !list.is_stale()).await;
+    assert_eq!(call(list, token).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn an_unreachable_redis_fails_at_connect_with_unavailable() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let options = RedisOptions::default().timeout(Duration::from_millis(500));
+    match RedisStore::connect(&format!("redis://127.0.0.1:{port}"), options).await {
+        Err(StoreError::Unavailable(_)) => {}
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        RedisStore::connect("not a url", RedisOptions::default()).await,
+        Err(StoreError::Unavailable(_))
+    ));
+}

@@ -1,0 +1,361 @@
+//! One test suite for every [`SessionStore`]: each rule of sessions and revocations, run
+//! against the in-memory store (tests/sessions.rs) and Redis (tests/redis.rs) by
+//! `store_suite!(Harness)`.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::{json, Map, Value};
+use tower_jwt_auth::session::{
+    RefreshError, Rotation, SessionOptions, SessionRecord, SessionStore, Sessions, StoreError,
+};
+
+pub const SECRET: &[u8] = b"refresh-token-secret-of-at-least-32-bytes";
+
+/// How a store is made for one test.
+pub trait Harness {
+    type Store: SessionStore + 'static;
+    /// A fresh, empty store whose revocation list holds at most `cap` entries.
+    fn store(cap: usize) -> impl Future<Output = Self::Store>;
+    /// Drops expired sessions and revocations.
+    fn purge(store: &Self::Store) -> impl Future<Output = ()>;
+}
+
+pub fn claims() -> Map<String, Value> {
+    match json!({"role": "user"}) {
+        Value::Object(map) => map,
+        _ => unreachable!(),
+    }
+}
+
+pub fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+async fn sessions<H: Harness>(options: SessionOptions) -> Sessions<H::Store> {
+    Sessions::new(SECRET, H::store(1000).await, options).unwrap()
+}
+
+pub async fn every_refresh_rotates<H: Harness>() {
+    let s = sessions::<H>(SessionOptions::default()).await;
+    let first = s.issue("alice", claims()).await.unwrap();
+    assert_eq!(first.session.generation, 0);
+    assert_eq!(first.session.claims["role"], "user");
+    let second = s.refresh(first.refresh_token.as_str()).await.unwrap();
+    assert_eq!(second.session.generation, 1);
+    assert_ne!(second.refresh_token, first.refresh_token);
+    assert_eq!(second.session.sid, first.session.sid);
+    assert_eq!(second.session.sub, "alice");
+    assert_eq!(second.session.claims, claims());
+    // Rotation never extends the absolute expiry.
+    assert_eq!(second.session.expires_at, first.session.expires_at);
+    let third = s.refresh(second.refresh_token.as_str()).await.unwrap();
+    assert_eq!(third.session.generation, 2);
+}
+
+pub async fn grace_converges_on_the_current_token<H: Harness>() {
+    let s = sessions::<H>(SessionOptions::default()).await;
+    let first = s.issue("alice", claims()).await.unwrap();
+    let second = s.refresh(first.refresh_token.as_str()).await.unwrap();
+    // A second tab, or a retry after a lost response, presents the first token again.
+    let again = s.refresh(first.refresh_token.as_str()).await.unwrap();
+    assert_eq!(again.refresh_token, second.refresh_token);
+    assert_eq!(again.session.generation, 1);
+    // No revocation was written: the session's access tokens still pass.
+    assert!(s.revocations().is_empty());
+    // The current token still rotates normally.
+    let third = s.refresh(second.refresh_token.as_str()).await.unwrap();
+    assert_eq!(third.session.generation, 2);
+}
+
+pub async fn without_grace_the_predecessor_is_reuse<H: Harness>() {
+    let s = sessions::<H>(SessionOptions::default().grace(Duration::ZERO).unwrap()).await;
+    let first = s.issue("alice", claims()).await.unwrap();
+    s.refresh(first.refresh_token.as_str()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    assert_eq!(
+        s.refresh(first.refresh_token.as_str()).await.unwrap_err(),
+        RefreshError::Reused
+    );
+}
+
+pub async fn reuse_revokes_that_session_only<H: Harness>() {
+    let s = sessions::<H>(SessionOptions::default()).await;
+    let stolen = s.issue("alice", claims()).await.unwrap();
+    let other_tab = s.issue("alice", claims()).await.unwrap();
+    let second = s.refresh(stolen.refresh_token.as_str()).await.unwrap();
+    let third = s.refresh(second.refresh_token.as_str()).await.unwrap();
+    // Generation 0 is two behind: theft or a bug.
+    assert_eq!(
+        s.refresh(stolen.refresh_token.as_str()).await.unwrap_err(),
+        RefreshError::Reused
+    );
+    // The rightful client's current token dies with the session...
+    assert_eq!(
+        s.refresh(third.refresh_token.as_str()).await.unwrap_err(),
+        RefreshError::Revoked
+    );
+    // ...and so does every access token of the session, at once on this instance...
+    let sid = stolen.session.sid.as_str();
+    assert!(s
+        .revocations()
+        .is_revoked(Some("any-jti"), Some(sid), Some("alice"), Some(now())));
+    // ...but the user's other session lives on, with its access tokens.
+    let other_sid = other_tab.session.sid.as_str();
+    assert!(!s
+        .revocations()
+        .is_revoked(Some("any-jti"), Some(other_sid), Some("alice"), Some(now())));
+    assert!(s.refresh(other_tab.refresh_token.as_str()).await.is_ok());
+}
+
+pub async fn fifty_parallel_refreshes_make_one_generation<H: Harness>() {
+    let s = Arc::new(sessions::<H>(SessionOptions::default()).await);
+    let first = s.issue("alice", claims()).await.unwrap();
+    let token = first.refresh_token.as_str().to_owned();
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let (s, token) = (Arc::clone(&s), token.clone());
+            tokio::spawn(async move { s.refresh(&token).await })
+        })
+        .collect();
+    let mut tokens = Vec::new();
+    for task in tasks {
+        let issued = task.await.unwrap().expect("every honest racer succeeds");
+        assert_eq!(issued.session.generation, 1);
+        tokens.push(issued.refresh_token);
+    }
+    assert!(
+        tokens.windows(2).all(|w| w[0] == w[1]),
+        "every 200 carries the same token"
+    );
+    // The session holds generation 1: its token rotates to 2, and nothing was revoked.
+    let next = s.refresh(tokens[0].as_str()).await.unwrap();
+    assert_eq!(next.session.generation, 2);
+    assert!(s.revocations().is_empty());
+}
+
+async fn record(sub: &str, generation: u64, at: f64, lifetime: f64) -> SessionRecord {
+    // Records are `#[non_exhaustive]`: take one from a real session and adjust it.
+    let s = Sessions::new(
+        SECRET,
+        tower_jwt_auth::session::MemoryStore::new(),
+        SessionOptions::default(),
+    )
+    .unwrap();
+    let mut r = s.issue(sub, claims()).await.unwrap().session;
+    r.generation = generation;
+    r.rotated_at = at;
+    r.last_used = at;
+    r.expires_at = at + lifetime;
+    r
+}
+
+pub async fn absolute_and_idle_expiry<H: Harness>() {
+    let store = H::store(1000).await;
+    let (grace, idle) = (Duration::from_secs(10), Duration::from_secs(100));
+    // Times near now, so that stores with real TTLs keep the records.
+    let t0 = now();
+    let r = record("bob", 3, t0, 1000.0).await;
+    let sid = r.sid.clone();
+    store.create(r).await.unwrap();
+    match store
+        .rotate(&sid, 3, t0 + 50.0, grace, idle, t0 + 960.0)
+        .await
+        .unwrap()
+    {
+        Rotation::Rotated(next) => {
+            assert_eq!(next.generation, 4);
+            assert_eq!(next.expires_at, t0 + 1000.0, "rotation never extends the session");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Idle: more than 100 s after the last use.
+    assert_eq!(
+        store
+            .rotate(&sid, 4, t0 + 151.0, grace, idle, t0 + 960.0)
+            .await
+            .unwrap(),
+        Rotation::Expired
+    );
+    // Absolute: used regularly, but past expires_at.
+    let r = record("bob", 0, t0, 1000.0).await;
+    let sid = r.sid.clone();
+    store.create(r).await.unwrap();
+    let mut generation = 0;
+    let mut t = t0;
+    while t < t0 + 990.0 {
+        t += 90.0;
+        match store
+            .rotate(&sid, generation, t, grace, idle, t + 960.0)
+            .await
+            .unwrap()
+        {
+            Rotation::Rotated(_) => generation += 1,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(
+        store
+            .rotate(&sid, generation, t0 + 1000.0, grace, idle, t0 + 1960.0)
+            .await
+            .unwrap(),
+        Rotation::Expired
+    );
+    // Expiry is not revocation: nothing was listed.
+    assert!(store.revocations().is_empty());
+}
+
+pub async fn unknown_sessions_have_their_own_code<H: Harness>() {
+    let s = sessions::<H>(SessionOptions::default()).await;
+    let elsewhere = Sessions::new(
+        SECRET,
+        tower_jwt_auth::session::MemoryStore::new(),
+        SessionOptions::default(),
+    )
+    .unwrap();
+    let issued = elsewhere.issue("alice", claims()).await.unwrap();
+    let err = s.refresh(issued.refresh_token.as_str()).await.unwrap_err();
+    assert_eq!(err, RefreshError::Unknown);
+    assert_eq!(err.code(), "unknown_session");
+}
+
+pub async fn logout_revokes_the_session_and_the_token<H: Harness>() {
+    let s = sessions::<H>(SessionOptions::default()).await;
+    let a = s.issue("alice", claims()).await.unwrap();
+    let b = s.issue("alice", claims()).await.unwrap();
+    let sid = a.session.sid.as_str();
+    let list = s.revocations().clone();
+    s.revoke_token("jti-a", now() + 900.0).await.unwrap();
+    assert!(s.revoke(sid).await.unwrap());
+    assert_eq!(
+        s.refresh(a.refresh_token.as_str()).await.unwrap_err(),
+        RefreshError::Revoked
+    );
+    // The presented token (by jti) and every token of the session (by sid) are refused.
+    assert!(list.is_revoked(Some("jti-a"), None, Some("alice"), Some(now())));
+    assert!(list.is_revoked(Some("other"), Some(sid), Some("alice"), Some(now())));
+    // The user's other session is untouched.
+    let b_sid = b.session.sid.as_str();
+    assert!(!list.is_revoked(Some("jti-b"), Some(b_sid), Some("alice"), Some(now())));
+    assert!(s.refresh(b.refresh_token.as_str()).await.is_ok());
+    // Logging out of a session the store does not know still refuses its tokens.
+    assert!(!s.revoke("0123456789abcdef0123456789abcdef").await.unwrap());
+    assert!(list.is_revoked(None, Some("0123456789abcdef0123456789abcdef"), None, None));
+}
+
+pub async fn subject_cutoff_splits_the_second<H: Harness>() {
+    let s = sessions::<H>(SessionOptions::default()).await;
+    let a = s.issue("alice", claims()).await.unwrap();
+    let b = s.issue("alice", claims()).await.unwrap();
+    let c = s.issue("carol", claims()).await.unwrap();
+    let before = now();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(s.revoke_subject("alice").await.unwrap(), 2);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let after = now();
+    let list = s.revocations();
+    // A token issued just before the cutoff is refused, one issued just after is not, even
+    // within the same second.
+    assert!(after - before < 1.0);
+    assert!(list.is_revoked(None, None, Some("alice"), Some(before)));
+    assert!(!list.is_revoked(None, None, Some("alice"), Some(after)));
+    assert!(!list.is_revoked(None, None, Some("carol"), Some(before)));
+    for refresh in [&a, &b] {
+        assert_eq!(
+            s.refresh(refresh.refresh_token.as_str()).await.unwrap_err(),
+            RefreshError::Revoked
+        );
+    }
+    assert!(s.refresh(c.refresh_token.as_str()).await.is_ok());
+    // The next login works.
+    let fresh = s.issue("alice", claims()).await.unwrap();
+    assert!(s.refresh(fresh.refresh_token.as_str()).await.is_ok());
+    // A second, earlier cutoff never moves the latest back.
+    let store = s.store();
+    store
+        .revoke_subject("alice", before - 100.0, now() + 900.0)
+        .await
+        .unwrap();
+    assert!(s
+        .revocations()
+        .is_revoked(None, None, Some("alice"), Some(before)));
+}
+
+pub async fn purge_drops_expired_entries<H: Harness>() {
+    let store = H::store(1000).await;
+    let t = now();
+    store.revoke_token("short", t + 0.3).await.unwrap();
+    store.revoke_token("long", t + 900.0).await.unwrap();
+    store.revoke(&"a".repeat(32), t + 0.3).await.unwrap();
+    assert_eq!(store.revocations().len(), 3);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    H::purge(&store).await;
+    let list = store.revocations();
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert!(list.is_revoked(Some("long"), None, None, None));
+    assert!(!list.is_revoked(Some("short"), None, None, None));
+}
+
+pub async fn the_cap_refuses_growth_and_says_so<H: Harness>() {
+    let store = H::store(3).await;
+    let t = now();
+    store.revoke_token("a", t + 0.3).await.unwrap();
+    store.revoke_token("b", t + 900.0).await.unwrap();
+    store.revoke_subject("carol", t, t + 900.0).await.unwrap();
+    assert_eq!(
+        store.revoke_token("c", t + 900.0).await,
+        Err(StoreError::Full { cap: 3 })
+    );
+    assert_eq!(
+        store.revoke(&"b".repeat(32), t + 900.0).await,
+        Err(StoreError::Full { cap: 3 })
+    );
+    assert!(StoreError::Full { cap: 3 }
+        .to_string()
+        .contains("full (3 entries)"));
+    assert!(!store.revocations().is_revoked(Some("c"), None, None, None));
+    // Updating an entry that is there already does not grow the list.
+    store.revoke_token("b", t + 901.0).await.unwrap();
+    // Once "a" expires and is purged, there is room again.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    H::purge(&store).await;
+    store.revoke_token("c", t + 900.0).await.unwrap();
+    assert!(store.revocations().is_revoked(Some("c"), None, None, None));
+}
+
+/// Expands to one `#[tokio::test]` per rule, for the store of `$harness`.
+#[macro_export]
+macro_rules! store_suite {
+    ($harness:ty) => {
+        $crate::store_suite!(@tests $harness;
+            every_refresh_rotates,
+            grace_converges_on_the_current_token,
+            without_grace_the_predecessor_is_reuse,
+            reuse_revokes_that_session_only,
+            absolute_and_idle_expiry,
+            unknown_sessions_have_their_own_code,
+            logout_revokes_the_session_and_the_token,
+            subject_cutoff_splits_the_second,
+            purge_drops_expired_entries,
+            the_cap_refuses_growth_and_says_so,
+        );
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn fifty_parallel_refreshes_make_one_generation() {
+            store_suite::fifty_parallel_refreshes_make_one_generation::<$harness>().await;
+        }
+    };
+    (@tests $harness:ty; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                store_suite::$name::<$harness>().await;
+            }
+        )*
+    };
+}
