@@ -168,6 +168,18 @@ pub fn app(config: Config) -> Result<Router, Box<dyn std::error::Error + Send + 
     )
 }
 
+/// Builds the application with its sessions and revocations in Redis at `url`, shared with
+/// every other instance built the same way (with the same `JWT_SECRET`).
+#[cfg(feature = "redis")]
+pub async fn app_with_redis(
+    config: Config,
+    url: &str,
+    options: tower_jwt_auth::session::RedisOptions,
+) -> Result<Router, Box<dyn std::error::Error + Send + Sync>> {
+    let store = tower_jwt_auth::session::RedisStore::connect(url, options).await?;
+    app_with(config, sessions::Store::Redis(store))
+}
+
 /// Builds the application with its session store.
 fn app_with(
     config: Config,
@@ -348,7 +360,9 @@ mod sessions {
     /// The store `REDIS_URL` names, else one in memory; says which at start-up.
     pub(super) async fn store_from_env() -> Result<Store, String> {
         let Some(url) = std::env::var("REDIS_URL").ok().filter(|v| !v.is_empty()) else {
-            println!("sessions: in-memory store (one process; refresh tokens and revocations are not shared)");
+            println!(
+                "sessions: in-memory store (one process; refresh tokens and revocations are not shared)"
+            );
             return Ok(Store::Memory(MemoryStore::new()));
         };
         #[cfg(not(feature = "redis"))]
@@ -423,7 +437,11 @@ mod sessions {
             StoreError::Full { .. } => "revocation list full",
             _ => "session store unavailable",
         };
-        error(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", description)
+        error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            description,
+        )
     }
 
     const COOKIE_NAME: &str = "__Host-refresh_token";
@@ -524,17 +542,15 @@ mod sessions {
             Ok(issued) => answer(&state, &issued),
             Err(RefreshError::Unavailable(e)) => unavailable(&e),
             // On reuse (theft or a bug) the store has revoked the session and its access tokens.
-            Err(e) => {
-                (
-                    StatusCode::UNAUTHORIZED,
-                    Json(json!({
-                        "error": "invalid_grant",
-                        "error_description": e.to_string(),
-                        "code": e.code(),
-                    })),
-                )
-                    .into_response()
-            }
+            Err(e) => (
+                StatusCode::UNAUTHORIZED,
+                Json(json!({
+                    "error": "invalid_grant",
+                    "error_description": e.to_string(),
+                    "code": e.code(),
+                })),
+            )
+                .into_response(),
         }
     }
 

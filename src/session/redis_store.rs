@@ -512,7 +512,7 @@ async fn mirror(shared: Arc<Shared>, client: Client) {
         let error = follow(&shared, &client, &mut backoff).await;
         tracing::warn!(target: "tower_jwt_auth::session", error = %error, retry_in = ?backoff, "revocation mirror lost Redis; enforcing the last list");
         tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(Duration::from_secs(2));
+        backoff = (backoff * 2).min(Duration::from_millis(500));
     }
 }
 
