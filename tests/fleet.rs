@@ -61,7 +61,7 @@ async fn send(app: &Router, req: Request<Body>) -> Answer {
     }
 }
 
-fn post(path: &str, body: Value, bearer: Option<&str>) -> Request<Body> {
+fn post(path: &str, body: &Value, bearer: Option<&str>) -> Request<Body> {
     let mut req = Request::post(path).header(header::CONTENT_TYPE, "application/json");
     if let Some(t) = bearer {
         req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
@@ -97,7 +97,7 @@ async fn login(app: &Router, user: &str) -> (String, String) {
 async fn refresh(app: &Router, token: &str) -> Answer {
     send(
         app,
-        post("/session/refresh", json!({ "refresh_token": token }), None),
+        post("/session/refresh", &json!({ "refresh_token": token }), None),
     )
     .await
 }
@@ -157,7 +157,7 @@ async fn two_instances_share_sessions_and_revocations_and_survive_a_redis_restar
     let current = second.json["refresh_token"].as_str().unwrap().to_owned();
 
     // Logout on A: B refuses the access token within a second, and the refresh token.
-    let out = send(&a, post("/session/logout", Value::Null, Some(&access))).await;
+    let out = send(&a, post("/session/logout", &Value::Null, Some(&access))).await;
     assert_eq!(out.status, StatusCode::NO_CONTENT);
     assert!(out.headers[header::SET_COOKIE]
         .to_str()
@@ -187,7 +187,7 @@ async fn two_instances_share_sessions_and_revocations_and_survive_a_redis_restar
     // login (on A) works everywhere.
     let (alice, alice_refresh) = login(&a, "alice").await;
     let (admin, _) = login(&b, "admin").await;
-    let revoke = send(&b, post("/admin/revoke", json!({"sub": "alice"}), Some(&admin))).await;
+    let revoke = send(&b, post("/admin/revoke", &json!({"sub": "alice"}), Some(&admin))).await;
     assert_eq!(revoke.status, StatusCode::NO_CONTENT);
     let took = refused_within(&a, &alice, Duration::from_secs(1)).await;
     eprintln!("admin revocation on B enforced on A after {took:?}");
@@ -215,7 +215,7 @@ async fn two_instances_share_sessions_and_revocations_and_survive_a_redis_restar
         assert_eq!(login.status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(login.json["error"], "temporarily_unavailable");
         assert_eq!(
-            send(app, post("/admin/revoke", json!({"sub": "bob"}), Some(&admin)))
+            send(app, post("/admin/revoke", &json!({"sub": "bob"}), Some(&admin)))
                 .await
                 .status,
             StatusCode::SERVICE_UNAVAILABLE
@@ -224,7 +224,7 @@ async fn two_instances_share_sessions_and_revocations_and_survive_a_redis_restar
         assert_eq!(send(app, me(&fresh)).await.status, StatusCode::OK);
     }
     assert_eq!(
-        send(&a, post("/session/logout", Value::Null, Some(&fresh)))
+        send(&a, post("/session/logout", &Value::Null, Some(&fresh)))
             .await
             .status,
         StatusCode::SERVICE_UNAVAILABLE
@@ -248,7 +248,7 @@ async fn two_instances_share_sessions_and_revocations_and_survive_a_redis_restar
     let fresh = rotated.json["access_token"].as_str().unwrap().to_owned();
     assert_eq!(send(&a, me(&fresh)).await.status, StatusCode::OK);
     let out = loop {
-        let out = send(&a, post("/session/logout", Value::Null, Some(&fresh))).await;
+        let out = send(&a, post("/session/logout", &Value::Null, Some(&fresh))).await;
         if out.status != StatusCode::SERVICE_UNAVAILABLE || back.elapsed() > Duration::from_secs(10) {
             break out;
         }
