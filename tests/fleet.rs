@@ -82,7 +82,7 @@ async fn login(app: &Router, user: &str) -> (String, String) {
         app,
         post(
             "/login",
-            json!({"username": user, "password": format!("{user}-password")}),
+            &json!({"username": user, "password": format!("{user}-password")}),
             None,
         ),
     )
@@ -207,7 +207,7 @@ async fn two_instances_share_sessions_and_revocations_and_survive_a_redis_restar
             app,
             post(
                 "/login",
-                json!({"username": "alice", "password": "alice-password"}),
+                &json!({"username": "alice", "password": "alice-password"}),
                 None,
             ),
         )
