@@ -46,9 +46,10 @@
 //! | `jwks` | no | `JwksResolver`: remote JWK Sets with caching, rotation and OIDC discovery (implies `aws-lc`) |
 //! | `jwks-native-roots` | no | also trust the operating system's TLS roots for key set fetches |
 //! | `cli` | no | the `jwtck` command-line tool (not part of the library) |
-//! | `sessions` | no | refresh-token sessions: rotation, reuse detection, grace window, in-memory store |
+//! | `sessions` | no | refresh-token sessions: rotation, reuse detection, grace window, in-memory store; the revocation list the layer checks |
+//! | `redis` | no | `session::RedisStore`: sessions and revocations shared by a fleet through Redis, mirrored in memory on every instance (implies `sessions`) |
 //! | `tracing` | no | one DEBUG event per refusal, target `tower_jwt_auth::rejection`; never the token |
-//! | `full` | no | all of the above |
+//! | `full` | no | all of the above but `cli` and `jwks-native-roots` |
 //!
 //! [tower]: https://docs.rs/tower
 
