@@ -46,6 +46,9 @@ use tower_jwt_auth::{
     AuthError, Claims, JwtAuthLayer, NumericDate, RequireClaimsLayer, SigningKey, Validation,
 };
 
+/// The realm of this server's challenges.
+const REALM: &str = "tower-jwt-auth example";
+
 /// Access tokens live 15 minutes.
 const ACCESS_TOKEN_TTL: i64 = 15 * 60;
 
@@ -193,7 +196,6 @@ fn app_with(
     if let Some(aud) = &config.audience {
         validation = validation.audience(aud.as_str())?;
     }
-    const REALM: &str = "tower-jwt-auth example";
     let keys = server_keys(&config, &signing)?;
     #[cfg(feature = "jwks")]
     if let Some(Remote::Oidc { issuer }) = &config.remote {
@@ -393,7 +395,7 @@ mod sessions {
 
     /// A Redis URL without its password.
     #[cfg(feature = "redis")]
-    fn redact(url: &str) -> String {
+    pub(super) fn redact(url: &str) -> String {
         match (url.find("://"), url.rfind('@')) {
             (Some(scheme), Some(at)) if at > scheme => format!("{}://***{}", &url[..scheme], &url[at..]),
             _ => url.to_owned(),
@@ -542,15 +544,14 @@ mod sessions {
             Ok(issued) => answer(&state, &issued),
             Err(RefreshError::Unavailable(e)) => unavailable(&e),
             // On reuse (theft or a bug) the store has revoked the session and its access tokens.
-            Err(e) => (
+            Err(e) => json_error(
                 StatusCode::UNAUTHORIZED,
-                Json(json!({
+                &json!({
                     "error": "invalid_grant",
                     "error_description": e.to_string(),
                     "code": e.code(),
-                })),
-            )
-                .into_response(),
+                }),
+            ),
         }
     }
 
@@ -563,13 +564,15 @@ mod sessions {
         let until = claims
             .exp
             .map_or(now_precise() + ACCESS_TOKEN_TTL as f64, |e| e.as_secs() as f64);
-        if let Some(jti) = claims.jti.as_deref() {
-            if let Err(e) = state.sessions.revoke_token(jti, until).await {
+        // The session first: it covers the token, and if it fails (503) the client can retry
+        // with the same token.
+        if let Some(sid) = claims.sid.as_deref() {
+            if let Err(e) = state.sessions.revoke(sid).await {
                 return unavailable(&e);
             }
         }
-        if let Some(sid) = claims.sid.as_deref() {
-            if let Err(e) = state.sessions.revoke(sid).await {
+        if let Some(jti) = claims.jti.as_deref() {
+            if let Err(e) = state.sessions.revoke_token(jti, until).await {
                 return unavailable(&e);
             }
         }
@@ -762,12 +765,26 @@ fn now_precise() -> f64 {
     micros as f64 / 1e6
 }
 
+/// A JSON error `{"error", "error_description"}`.
 fn error(status: StatusCode, code: &str, description: &str) -> Response {
-    (
+    json_error(
         status,
-        Json(json!({ "error": code, "error_description": description })),
+        &json!({ "error": code, "error_description": description }),
     )
-        .into_response()
+}
+
+/// A JSON error. A 401 carries a challenge, as every 401 must (RFC 9110 §15.5.2): the realm only,
+/// since the refused credential (a password, a refresh token) is not a bearer token.
+fn json_error(status: StatusCode, body: &serde_json::Value) -> Response {
+    let mut response = (status, Json(body)).into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        if let Ok(challenge) = axum::http::HeaderValue::from_str(&format!("Bearer realm=\"{REALM}\"")) {
+            response
+                .headers_mut()
+                .insert(axum::http::header::WWW_AUTHENTICATE, challenge);
+        }
+    }
+    response
 }
 
 fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
@@ -1003,6 +1020,11 @@ mod tests {
         assert_eq!(wrong.0, StatusCode::UNAUTHORIZED);
         assert_eq!(wrong.0, unknown.0);
         assert_eq!(wrong.2, unknown.2);
+        // Every 401 carries a challenge.
+        assert_eq!(
+            wrong.1[header::WWW_AUTHENTICATE],
+            "Bearer realm=\"tower-jwt-auth example\""
+        );
     }
 
     #[tokio::test]
@@ -1107,6 +1129,19 @@ mod tests {
         assert!(headers.get(header::WWW_AUTHENTICATE).is_none());
         let (status, _, _) = send(&app, get("/health", None)).await;
         assert_eq!(status, StatusCode::OK);
+    }
+
+    #[cfg(feature = "redis")]
+    #[test]
+    fn redis_urls_are_shown_without_their_password() {
+        assert_eq!(
+            sessions::redact("redis://user:secret@db.internal:6379/2"),
+            "redis://***@db.internal:6379/2"
+        );
+        assert_eq!(
+            sessions::redact("redis://127.0.0.1:6379"),
+            "redis://127.0.0.1:6379"
+        );
     }
 
     #[cfg(feature = "sessions")]

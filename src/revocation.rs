@@ -45,8 +45,9 @@ struct Snapshot {
     tokens: HashMap<Box<str>, f64>,
     /// Revoked sessions, until the session's end.
     sessions: HashMap<Box<str>, f64>,
-    /// Per-subject cutoffs: tokens of the subject issued at or before it are refused.
-    subjects: HashMap<Box<str>, f64>,
+    /// Per-subject cutoffs: tokens of the subject issued at or before it are refused; with the
+    /// time the entry may go (infinite for local entries, purged by the token lifetime).
+    subjects: HashMap<Box<str>, (f64, f64)>,
     /// A cutoff for everyone.
     global: Option<f64>,
 }
@@ -58,7 +59,7 @@ impl Snapshot {
 
     /// The latest cutoff that applies to `sub`: all cutoffs are combined here and nowhere else.
     fn cutoff(&self, sub: Option<&str>) -> Option<f64> {
-        let subject = sub.and_then(|s| self.subjects.get(s)).copied();
+        let subject = sub.and_then(|s| self.subjects.get(s)).map(|&(cutoff, _)| cutoff);
         match (subject, self.global) {
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),
@@ -99,8 +100,8 @@ pub(crate) enum Entry {
     Token(Box<str>, f64),
     /// A session id, refused until `until`.
     Session(Box<str>, f64),
-    /// A subject cutoff.
-    Subject(Box<str>, f64),
+    /// A subject cutoff, kept until `until`.
+    Subject(Box<str>, f64, f64),
 }
 
 impl fmt::Debug for Revocations {
@@ -175,19 +176,15 @@ impl Revocations {
         self.inner.stale.store(stale, Ordering::Relaxed);
     }
 
-    /// Applies entries from the shared store that holds the truth (which enforces the cap
-    /// itself). With `replace`, the entries become the whole list, but for a global cutoff set
-    /// locally.
+    /// Merges entries from the shared store that holds the truth (which enforces the cap
+    /// itself). Entries are never dropped by a load, only when they end ([`Revocations::purge`]):
+    /// a store that lost data (flushed, restarted without persistence) cannot bring a revoked
+    /// token back on an instance that saw its revocation.
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
-    pub(crate) fn mirror(&self, entries: impl IntoIterator<Item = Entry>, replace: bool) {
+    pub(crate) fn mirror(&self, entries: impl IntoIterator<Item = Entry>) {
         let _ = self.update(
             |_| false,
             |s| {
-                if replace {
-                    s.tokens.clear();
-                    s.sessions.clear();
-                    s.subjects.clear();
-                }
                 for entry in entries {
                     match entry {
                         Entry::Token(id, until) => {
@@ -198,9 +195,9 @@ impl Revocations {
                             let e = s.sessions.entry(id).or_insert(until);
                             *e = e.max(until);
                         }
-                        Entry::Subject(id, cutoff) => {
-                            let e = s.subjects.entry(id).or_insert(cutoff);
-                            *e = e.max(cutoff);
+                        Entry::Subject(id, cutoff, until) => {
+                            let e = s.subjects.entry(id).or_insert((cutoff, until));
+                            *e = (e.0.max(cutoff), e.1.max(until));
                         }
                     }
                 }
@@ -246,8 +243,8 @@ impl Revocations {
         self.update(
             |s| !s.subjects.contains_key(sub),
             |s| {
-                let entry = s.subjects.entry(sub.into()).or_insert(cutoff);
-                *entry = entry.max(cutoff);
+                let entry = s.subjects.entry(sub.into()).or_insert((cutoff, f64::INFINITY));
+                entry.0 = entry.0.max(cutoff);
             },
         )
     }
@@ -276,7 +273,8 @@ impl Revocations {
             |s| {
                 s.tokens.retain(|_, exp| *exp > now);
                 s.sessions.retain(|_, until| *until > now);
-                s.subjects.retain(|_, cutoff| *cutoff > horizon);
+                s.subjects
+                    .retain(|_, &mut (cutoff, until)| cutoff > horizon && until > now);
                 if s.global.is_some_and(|g| g <= horizon) {
                     s.global = None;
                 }

@@ -387,10 +387,11 @@ impl Validation {
         // §7.2), and so that serde_json does not check the strings it reads again.
         let payload = std::str::from_utf8(&payload).map_err(|_| AuthErrorKind::Malformed)?;
         // One pass: `T` is deserialized while the registered claims are observed on the way.
-        let capture_ids = self.revocations_in_force()?;
+        let capture_ids = self.revocations_in_force();
         match tap::deserialize::<T>(payload, &self.issuers, &self.audiences, capture_ids) {
             Ok((claims, Some((observed, ids)))) => {
                 self.check_claims(&observed)?;
+                self.check_current()?;
                 if let Some(ids) = ids {
                     self.check_revoked_ids(&ids, observed.iat)?;
                 }
@@ -400,6 +401,7 @@ impl Validation {
             // separate pass decides (and tells a claim error from a mismatch with `T`).
             Ok((claims, None)) => {
                 self.check_claims(&self.observe(payload)?)?;
+                self.check_current()?;
                 self.check_revoked(payload)?;
                 Ok(claims)
             }
@@ -410,18 +412,29 @@ impl Validation {
         }
     }
 
-    /// Whether a non-empty revocation list applies (then identifiers are captured); a list
-    /// known to be out of date fails closed.
+    /// Whether a non-empty revocation list applies (then identifiers are captured).
     #[allow(clippy::unused_self)]
-    fn revocations_in_force(&self) -> Result<bool, AuthErrorKind> {
+    fn revocations_in_force(&self) -> bool {
         #[cfg(feature = "sessions")]
         if let Some(list) = &self.revocations {
-            if list.is_stale() {
-                return Err(AuthErrorKind::RevocationsUnavailable);
-            }
-            return Ok(!list.is_empty());
+            return !list.is_empty();
         }
-        Ok(false)
+        false
+    }
+
+    /// A revocation list known to be out of date fails closed (after the signature and the
+    /// claims: a forged or expired token is still told so).
+    #[allow(clippy::unused_self)]
+    fn check_current(&self) -> Result<(), AuthErrorKind> {
+        #[cfg(feature = "sessions")]
+        if self
+            .revocations
+            .as_ref()
+            .is_some_and(crate::Revocations::is_stale)
+        {
+            return Err(AuthErrorKind::RevocationsUnavailable);
+        }
+        Ok(())
     }
 
     #[allow(clippy::unused_self)]

@@ -168,6 +168,8 @@ async fn two_instances_share_sessions_and_revocations_and_survive_a_redis_restar
     let grant = refresh(&b, &current).await;
     assert_eq!(grant.status, StatusCode::UNAUTHORIZED);
     assert_eq!(grant.json["error"], "invalid_grant");
+    assert_eq!(grant.json["code"], "revoked");
+    assert!(grant.headers.contains_key(header::WWW_AUTHENTICATE));
 
     // Reuse detected on B kills the session on A too.
     let (stolen_access, stolen) = login(&a, "alice").await;

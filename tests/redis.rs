@@ -452,3 +452,39 @@ async fn an_unreachable_redis_fails_at_connect_with_unavailable() {
         Err(StoreError::Unavailable(_))
     ));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_that_lost_its_data_does_not_bring_revoked_tokens_back() {
+    let Some(server) = own_server().await else { return };
+    let options = || RedisOptions::default().reconcile_interval(Duration::from_millis(100));
+    let a = RedisStore::connect(&server.url(), options()).await.unwrap();
+    let b = RedisStore::connect(&server.url(), options()).await.unwrap();
+    a.revoke_token("before-the-loss", now() + 900.0).await.unwrap();
+    a.revoke_token("another", now() + 900.0).await.unwrap();
+    within(Duration::from_secs(1), || b.mirror_sequence() == 2).await;
+    assert!(b
+        .revocations()
+        .is_revoked(Some("before-the-loss"), None, None, None));
+
+    // Redis forgets everything (FLUSHALL stands for a restart without persistence, an eviction
+    // or a failover to a lagging replica).
+    let client = redis::Client::open(server.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let _: () = redis::cmd("FLUSHALL").query_async(&mut conn).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The instances keep what they saw, and follow Redis's new sequence.
+    for store in [&a, &b] {
+        assert!(store
+            .revocations()
+            .is_revoked(Some("before-the-loss"), None, None, None));
+        assert_eq!(store.mirror_sequence(), 0);
+    }
+    // New revocations flow again, though their sequence numbers start over.
+    b.revoke_token("after-the-loss", now() + 900.0).await.unwrap();
+    within(Duration::from_secs(1), || {
+        a.revocations()
+            .is_revoked(Some("after-the-loss"), None, None, None)
+    })
+    .await;
+    assert!(a.revocations().is_revoked(Some("another"), None, None, None));
+}

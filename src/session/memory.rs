@@ -5,7 +5,7 @@ use std::future::{ready, Future};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use super::{Rotation, SessionRecord, SessionStore, StoreError};
+use super::{finite, now, Rotation, SessionRecord, SessionStore, StoreError};
 use crate::Revocations;
 
 /// The revocation cap of [`MemoryStore::new`].
@@ -101,7 +101,7 @@ impl SessionStore for MemoryStore {
         let mut sessions = self.lock();
         let outcome = match sessions.get_mut(sid) {
             None => Rotation::Unknown,
-            Some(record) => rotate(record, generation, now, grace, idle),
+            Some(record) => record.rotate(generation, now, grace, idle),
         };
         if outcome == Rotation::ReuseDetected {
             // Under the session lock, so no refresh slips between the two. A full list still
@@ -115,72 +115,58 @@ impl SessionStore for MemoryStore {
     }
 
     fn revoke(&self, sid: &str, until: f64) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        if let Err(e) = finite(&[until]) {
+            return ready(Err(e));
+        }
         let mut sessions = self.lock();
-        let outcome = self
-            .revocations
-            .revoke_session(sid, until)
-            .map_err(StoreError::from)
-            .map(|()| sessions.get_mut(sid).map(|r| r.revoked = true).is_some());
-        ready(outcome)
+        // The session ends even when the list is full.
+        let found = sessions.get_mut(sid).map(|r| r.revoked = true).is_some();
+        let listed = if until > now() {
+            self.revocations.revoke_session(sid, until)
+        } else {
+            Ok(())
+        };
+        ready(listed.map(|()| found).map_err(StoreError::from))
     }
 
     fn revoke_subject(
         &self,
         sub: &str,
         cutoff: f64,
-        _until: f64,
+        until: f64,
     ) -> impl Future<Output = Result<usize, StoreError>> + Send {
+        if let Err(e) = finite(&[cutoff, until]) {
+            return ready(Err(e));
+        }
         let mut sessions = self.lock();
-        let outcome = self
-            .revocations
-            .revoke_subject(sub, cutoff)
-            .map_err(StoreError::from)
-            .map(|()| {
-                let mut count = 0;
-                for record in sessions.values_mut().filter(|r| r.sub == sub && !r.revoked) {
-                    record.revoked = true;
-                    count += 1;
-                }
-                count
-            });
-        ready(outcome)
+        let mut revoked = Vec::new();
+        for record in sessions.values_mut().filter(|r| r.sub == sub && !r.revoked) {
+            record.revoked = true;
+            revoked.push(record.sid.clone());
+        }
+        // The subject's sessions are listed too: an access token minted by a refresh that
+        // committed just before the cutoff (with an `iat` just after it) is caught by its `sid`.
+        let mut listed = Ok(());
+        if until > now() {
+            listed = self.revocations.revoke_subject(sub, cutoff);
+            for sid in &revoked {
+                listed = listed.and(self.revocations.revoke_session(sid, until));
+            }
+        }
+        ready(listed.map(|()| revoked.len()).map_err(StoreError::from))
     }
 
     fn revoke_token(&self, jti: &str, exp: f64) -> impl Future<Output = Result<(), StoreError>> + Send {
-        ready(self.revocations.revoke_token(jti, exp).map_err(StoreError::from))
+        let listed = match finite(&[exp]) {
+            Err(e) => Err(e),
+            // A token that has expired needs no entry.
+            Ok(()) if exp <= now() => Ok(()),
+            Ok(()) => self.revocations.revoke_token(jti, exp).map_err(StoreError::from),
+        };
+        ready(listed)
     }
 
     fn revocations(&self) -> &Revocations {
         &self.revocations
     }
-}
-
-/// The rotation rule, shared by stores that hold records in memory: the one place that decides
-/// between rotating, converging, and revoking on reuse.
-pub(crate) fn rotate(
-    record: &mut SessionRecord,
-    generation: u64,
-    now: f64,
-    grace: Duration,
-    idle: Duration,
-) -> Rotation {
-    if record.revoked {
-        return Rotation::Revoked;
-    }
-    if now >= record.expires_at || now - record.last_used > idle.as_secs_f64() {
-        return Rotation::Expired;
-    }
-    if generation == record.generation {
-        record.generation += 1;
-        record.rotated_at = now;
-        record.last_used = now;
-        return Rotation::Rotated(record.clone());
-    }
-    let predecessor = generation.checked_add(1) == Some(record.generation);
-    if predecessor && now - record.rotated_at <= grace.as_secs_f64() {
-        return Rotation::Converged(record.clone());
-    }
-    // An older generation, a generation from the future, or the predecessor too late.
-    record.revoked = true;
-    Rotation::ReuseDetected
 }

@@ -65,6 +65,58 @@ pub struct SessionRecord {
     pub revoked: bool,
 }
 
+impl SessionRecord {
+    /// A new session of `sub` at generation 0, opened at `now` (seconds since the epoch) and
+    /// ending at `expires_at`; for stores and tests ([`Sessions::issue`] makes the real ones).
+    #[must_use]
+    pub fn new(
+        sid: impl Into<String>,
+        sub: impl Into<String>,
+        claims: Map<String, Value>,
+        now: f64,
+        expires_at: f64,
+    ) -> Self {
+        Self {
+            sid: sid.into(),
+            sub: sub.into(),
+            claims,
+            generation: 0,
+            rotated_at: now,
+            last_used: now,
+            expires_at,
+            revoked: false,
+        }
+    }
+
+    /// The rotation rule, for stores that hold records themselves: the one place that decides
+    /// between rotating (`generation` is current), converging (the immediate predecessor within
+    /// `grace` of the last rotation) and revoking on reuse (anything else). A revoked or expired
+    /// session (absolute end, or `idle` without use) is left unchanged. A store runs it
+    /// atomically with respect to every other change of the session, and on
+    /// [`Rotation::ReuseDetected`] lists the session as revoked in the same step.
+    pub fn rotate(&mut self, generation: u64, now: f64, grace: Duration, idle: Duration) -> Rotation {
+        if self.revoked {
+            return Rotation::Revoked;
+        }
+        if now >= self.expires_at || now - self.last_used > idle.as_secs_f64() {
+            return Rotation::Expired;
+        }
+        if generation == self.generation {
+            self.generation += 1;
+            self.rotated_at = now;
+            self.last_used = now;
+            return Rotation::Rotated(self.clone());
+        }
+        let predecessor = generation.checked_add(1) == Some(self.generation);
+        if predecessor && now - self.rotated_at <= grace.as_secs_f64() {
+            return Rotation::Converged(self.clone());
+        }
+        // An older generation, a generation from the future, or the predecessor too late.
+        self.revoked = true;
+        Rotation::ReuseDetected
+    }
+}
+
 /// What a store's atomic rotation found.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
@@ -91,11 +143,14 @@ pub enum Rotation {
 pub enum StoreError {
     /// The store is unreachable or failed; answer 503, never a silent success.
     Unavailable(String),
-    /// The revocation list holds as many entries as its cap allows; nothing was recorded.
+    /// The revocation list holds as many entries as its cap allows; the revocation was not
+    /// listed (sessions it names are revoked all the same).
     Full {
         /// The cap.
         cap: usize,
     },
+    /// The call was refused before reaching the store (a time that is not finite).
+    Invalid(&'static str),
 }
 
 impl fmt::Display for StoreError {
@@ -103,6 +158,7 @@ impl fmt::Display for StoreError {
         match self {
             Self::Unavailable(e) => write!(f, "session store unavailable: {e}"),
             Self::Full { cap } => write!(f, "the revocation list is full ({cap} entries)"),
+            Self::Invalid(what) => write!(f, "invalid store call: {what}"),
         }
     }
 }
@@ -161,6 +217,46 @@ pub trait SessionStore: Send + Sync {
     /// The in-memory revocation list this store keeps current; give it to
     /// [`Validation::revocations`](crate::Validation::revocations).
     fn revocations(&self) -> &Revocations;
+}
+
+/// A shared store is a store.
+impl<S: SessionStore> SessionStore for std::sync::Arc<S> {
+    fn create(&self, record: SessionRecord) -> impl Future<Output = Result<(), StoreError>> + Send {
+        S::create(self, record)
+    }
+
+    fn rotate(
+        &self,
+        sid: &str,
+        generation: u64,
+        now: f64,
+        grace: Duration,
+        idle: Duration,
+        revoke_until: f64,
+    ) -> impl Future<Output = Result<Rotation, StoreError>> + Send {
+        S::rotate(self, sid, generation, now, grace, idle, revoke_until)
+    }
+
+    fn revoke(&self, sid: &str, until: f64) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        S::revoke(self, sid, until)
+    }
+
+    fn revoke_subject(
+        &self,
+        sub: &str,
+        cutoff: f64,
+        until: f64,
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send {
+        S::revoke_subject(self, sub, cutoff, until)
+    }
+
+    fn revoke_token(&self, jti: &str, exp: f64) -> impl Future<Output = Result<(), StoreError>> + Send {
+        S::revoke_token(self, jti, exp)
+    }
+
+    fn revocations(&self) -> &Revocations {
+        S::revocations(self)
+    }
 }
 
 /// Why a refresh was refused: a stable, machine-readable code for an `invalid_grant` answer.
@@ -331,16 +427,13 @@ impl<S: SessionStore> Sessions<S> {
     /// [`StoreError`] when the store cannot answer.
     pub async fn issue(&self, sub: &str, claims: Map<String, Value>) -> Result<Issued, StoreError> {
         let now = now();
-        let record = SessionRecord {
-            sid: token::random_sid(),
-            sub: sub.to_owned(),
+        let record = SessionRecord::new(
+            token::random_sid(),
+            sub,
             claims,
-            generation: 0,
-            rotated_at: now,
-            last_used: now,
-            expires_at: now + self.options.absolute.as_secs_f64(),
-            revoked: false,
-        };
+            now,
+            now + self.options.absolute.as_secs_f64(),
+        );
         self.store.create(record.clone()).await?;
         Ok(Issued {
             refresh_token: self.key.token(&record.sid, record.generation),
@@ -388,12 +481,13 @@ impl<S: SessionStore> Sessions<S> {
         self.store.revoke(sid, self.access_horizon()).await
     }
 
-    /// Refuses one access token (by its `jti`) until its expiry `exp`, as at logout.
+    /// Refuses one access token (by its `jti`) until its expiry `exp` plus a minute (verifiers
+    /// accept a token a little past `exp`: their leeway), as at logout.
     ///
     /// # Errors
     /// [`StoreError`] when the store cannot answer or the revocation list is full.
     pub async fn revoke_token(&self, jti: &str, exp: f64) -> Result<(), StoreError> {
-        self.store.revoke_token(jti, exp).await
+        self.store.revoke_token(jti, exp + LEEWAY).await
     }
 
     /// Ends every session of `sub` and refuses every token of it issued until now ("log out
@@ -427,6 +521,18 @@ impl<S: SessionStore> Sessions<S> {
         self.key.open(refresh_token).map(|(sid, _)| sid)
     }
 }
+
+/// Times must be finite: a shared store would store part of a change, then fail.
+pub(crate) fn finite(times: &[f64]) -> Result<(), StoreError> {
+    if times.iter().all(|t| t.is_finite()) {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid("a time that is not a finite number"))
+    }
+}
+
+/// How long past `exp` a revoked token stays listed: more than any sane verifier leeway.
+const LEEWAY: f64 = 60.0;
 
 pub(crate) fn now() -> f64 {
     std::time::SystemTime::now()

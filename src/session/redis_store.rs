@@ -25,8 +25,17 @@
 //! token-bearing request until Redis answers again. When it does, the mirror reloads without a
 //! restart.
 //!
-//! One Redis server (or a primary with replicas or Sentinel); Redis Cluster is not supported,
-//! since a script touches both a session and the revocation keys.
+//! One Redis server (or a primary with replicas behind one address); Redis Cluster is not
+//! supported, since a script touches both a session and the revocation keys (and
+//! "log out everywhere" touches the subject's session keys, which it does not declare). Give
+//! Redis persistence (AOF) and `maxmemory-policy noeviction`: a Redis that loses data forgets
+//! sessions (their users log in again) and revocations. Instances that saw a revocation keep it
+//! until it ends (a load merges, never replaces), but a new instance cannot learn it.
+//!
+//! Times (grace, idle and absolute expiry, ends of revocations) come from the clock of the
+//! calling instance: keep the fleet's clocks synchronized (NTP), as JWT validation needs anyway.
+//! Keep the store alive as long as its [`SessionStore::revocations`] list is used: the mirror
+//! stops with the last clone of the store.
 
 use std::fmt;
 use std::future::Future;
@@ -38,7 +47,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, Script, ScriptInvocation};
 use serde_json::Value;
 
-use super::{now, Rotation, SessionRecord, SessionStore, StoreError};
+use super::{finite, now, Rotation, SessionRecord, SessionStore, StoreError};
 use crate::revocation::Entry;
 use crate::Revocations;
 
@@ -127,7 +136,7 @@ impl Keys {
     fn new(prefix: &str) -> Self {
         Self {
             session: format!("{prefix}session:"),
-            subject: format!("{prefix}subject:"),
+            subject: format!("{prefix}subject-sessions:"),
             rev: format!("{prefix}rev"),
             rev_exp: format!("{prefix}rev:exp"),
             rev_seq: format!("{prefix}rev:seq"),
@@ -136,18 +145,21 @@ impl Keys {
     }
 }
 
-/// Records a revocation: purges a few expired entries, refuses growth past the cap, keeps the
-/// latest end and cutoff of an existing entry, bumps the sequence number and publishes.
+/// Records a revocation: skips one that has already ended, purges a few expired entries,
+/// refuses growth past the cap (counting live entries), keeps the latest end and cutoff of an
+/// existing entry, bumps the sequence number and publishes.
 const REVOKE_FN: &str = r"
 local function revoke(rev, exp, seq, channel, cap, now, member, until_, cutoff)
+  if tonumber(until_) <= tonumber(now) then return true end
   local expired = redis.call('ZRANGEBYSCORE', exp, '-inf', now, 'LIMIT', 0, 100)
   for _, m in ipairs(expired) do
     redis.call('HDEL', rev, m)
     redis.call('ZREM', exp, m)
   end
   local old = redis.call('HGET', rev, member)
-  if not old and redis.call('HLEN', rev) >= tonumber(cap) then
-    return false
+  if not old then
+    local live = redis.call('HLEN', rev) - redis.call('ZCOUNT', exp, '-inf', now)
+    if live >= tonumber(cap) then return false end
   end
   if old then
     local _, ountil, ocut = string.match(old, '^(%d+) (%S+) (%S+)$')
@@ -155,7 +167,7 @@ local function revoke(rev, exp, seq, channel, cap, now, member, until_, cutoff)
     if ocut and tonumber(ocut) > tonumber(cutoff) then cutoff = ocut end
   end
   local n = redis.call('INCR', seq)
-  local value = n .. ' ' .. until_ .. ' ' .. cutoff
+  local value = string.format('%d', n) .. ' ' .. until_ .. ' ' .. cutoff
   redis.call('HSET', rev, member, value)
   redis.call('ZADD', exp, until_, member)
   redis.call('PUBLISH', channel, value .. ' ' .. member)
@@ -163,13 +175,14 @@ local function revoke(rev, exp, seq, channel, cap, now, member, until_, cutoff)
 end
 ";
 
-/// KEYS: session, subject set. ARGV: sub, claims, generation, rotated_at, last_used,
-/// expires_at, expires_at in ms, sid, ms left, revoked.
+/// KEYS: session, the subject's sessions (a sorted set by end). ARGV: sub, claims, generation,
+/// rotated_at, last_used, expires_at, expires_at in ms, sid, ms left, revoked, now in ms.
 const CREATE: &str = r"
 redis.call('HSET', KEYS[1], 'sub', ARGV[1], 'claims', ARGV[2], 'generation', ARGV[3],
   'rotated_at', ARGV[4], 'last_used', ARGV[5], 'expires_at', ARGV[6], 'revoked', ARGV[10])
 redis.call('PEXPIREAT', KEYS[1], ARGV[7])
-redis.call('SADD', KEYS[2], ARGV[8])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[11])
+redis.call('ZADD', KEYS[2], ARGV[7], ARGV[8])
 if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[9]) then
   redis.call('PEXPIREAT', KEYS[2], ARGV[7])
 end
@@ -190,7 +203,7 @@ end
 if ARGV[1] == f[1] then
   local g = redis.call('HINCRBY', KEYS[1], 'generation', 1)
   redis.call('HSET', KEYS[1], 'rotated_at', ARGV[2], 'last_used', ARGV[2])
-  return {'rotated', tostring(g), ARGV[2], ARGV[2], f[4], f[6], f[7]}
+  return {'rotated', string.format('%d', g), ARGV[2], ARGV[2], f[4], f[6], f[7]}
 end
 if ARGV[9] == f[1] and now - tonumber(f[2]) <= tonumber(ARGV[3]) then
   return {'converged', f[1], f[2], f[3], f[4], f[6], f[7]}
@@ -202,37 +215,44 @@ end
 return {'reused'}
 ";
 
-/// KEYS: session, rev, rev:exp, rev:seq. ARGV: until, channel, cap, member, now.
+/// KEYS: session, rev, rev:exp, rev:seq. ARGV: until, channel, cap, member, now. The session
+/// is marked revoked even when the list is full (-1 then).
 const REVOKE_SESSION: &str = r"
+local found = 0
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('HSET', KEYS[1], 'revoked', '1')
+  found = 1
+end
 if not revoke(KEYS[2], KEYS[3], KEYS[4], ARGV[2], ARGV[3], ARGV[5], ARGV[4], ARGV[1], '0') then
   return -1
 end
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  redis.call('HSET', KEYS[1], 'revoked', '1')
-  return 1
-end
-return 0
+return found
 ";
 
-/// KEYS: subject set, rev, rev:exp, rev:seq. ARGV: cutoff, until, channel, cap, member, now,
-/// session key prefix.
+/// KEYS: the subject's sessions, rev, rev:exp, rev:seq. ARGV: cutoff, until, channel, cap,
+/// member, now, session key prefix, now in ms. Marks every live session of the subject revoked
+/// and lists it (so that a token minted by a refresh that committed just before the cutoff is
+/// caught by its `sid`), then writes the cutoff. Answers `ok` and the sessions revoked, or
+/// `full`.
 const REVOKE_SUBJECT: &str = r"
-if not revoke(KEYS[2], KEYS[3], KEYS[4], ARGV[3], ARGV[4], ARGV[6], ARGV[5], ARGV[2], ARGV[1]) then
-  return -1
-end
-local n = 0
-for _, sid in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[8])
+local revoked = {}
+for _, sid in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   local k = ARGV[7] .. sid
-  if redis.call('EXISTS', k) == 1 then
-    if redis.call('HGET', k, 'revoked') ~= '1' then
-      redis.call('HSET', k, 'revoked', '1')
-      n = n + 1
-    end
-  else
-    redis.call('SREM', KEYS[1], sid)
+  if redis.call('HGET', k, 'revoked') == '0' then
+    redis.call('HSET', k, 'revoked', '1')
+    revoked[#revoked + 1] = sid
   end
 end
-return n
+local full = not revoke(KEYS[2], KEYS[3], KEYS[4], ARGV[3], ARGV[4], ARGV[6], ARGV[5], ARGV[2], ARGV[1])
+for _, sid in ipairs(revoked) do
+  if not revoke(KEYS[2], KEYS[3], KEYS[4], ARGV[3], ARGV[4], ARGV[6], 's:' .. sid, ARGV[2], '0') then
+    full = true
+  end
+end
+if full then return {'full'} end
+table.insert(revoked, 1, 'ok')
+return revoked
 ";
 
 /// KEYS: rev, rev:exp, rev:seq. ARGV: until, channel, cap, member, now.
@@ -312,8 +332,10 @@ impl Shared {
 
     /// Runs a script within the store's timeout. A connection error is tried once more: the
     /// connection manager answers the first request after an outage with the old connection's
-    /// error while it reconnects. (Every script is safe to run twice: a rotation that did happen
-    /// is answered from the grace window, revocations keep the latest values.)
+    /// error while it reconnects. Every script leaves the same state when run twice (a rotation
+    /// that did happen is answered from the grace window, revocations keep the latest values);
+    /// the second answer may differ (a repeated reuse answers `revoked`, a repeated "log out
+    /// everywhere" counts no session), never in a way that accepts a refused token.
     async fn eval<T: redis::FromRedisValue>(
         &self,
         invocation: &ScriptInvocation<'_>,
@@ -335,7 +357,9 @@ impl Shared {
         }
     }
 
-    /// A full load: the mirror becomes Redis's list.
+    /// A full load: Redis's list is merged into the mirror, and entries that have ended are
+    /// dropped. (Merged, not replaced: entries leave only when they end, so a Redis that lost
+    /// data cannot bring a revoked token back on an instance that saw its revocation.)
     async fn load(&self) -> Result<u64, StoreError> {
         let mut conn = self.conn.clone();
         let (seq, flat): (String, Vec<String>) = self
@@ -360,7 +384,8 @@ impl Shared {
                 }
             }
         }
-        self.revocations.mirror(entries, true);
+        self.revocations.mirror(entries);
+        self.revocations.purge(now(), f64::INFINITY);
         self.seq.store(seq, Ordering::Relaxed);
         self.mark_synced();
         Ok(seq)
@@ -393,19 +418,28 @@ fn entry(member: &str, until: Option<&str>, cutoff: Option<&str>) -> Option<Entr
     match kind {
         "t" => Some(Entry::Token(id.into(), until)),
         "s" => Some(Entry::Session(id.into(), until)),
-        "u" => Some(Entry::Subject(id.into(), cutoff)),
+        "u" => Some(Entry::Subject(id.into(), cutoff, until)),
         _ => None,
     }
 }
 
-/// Aborts the mirror tasks when the last handle to the store goes.
-struct Tasks(Vec<tokio::task::AbortHandle>);
+/// Aborts the mirror tasks when the last handle to the store goes. The list is then no longer
+/// kept current: with `max_staleness` set it fails closed at once.
+struct Tasks {
+    handles: Vec<tokio::task::AbortHandle>,
+    revocations: Revocations,
+    fail_closed: bool,
+}
 
 impl Drop for Tasks {
     fn drop(&mut self) {
-        for task in &self.0 {
+        for task in &self.handles {
             task.abort();
         }
+        if self.fail_closed {
+            self.revocations.set_stale(true);
+        }
+        tracing::debug!(target: "tower_jwt_auth::session", "RedisStore dropped: its revocation list is no longer kept current");
     }
 }
 
@@ -472,9 +506,14 @@ impl RedisStore {
         shared.load().await?;
         let mirror = tokio::spawn(mirror(Arc::clone(&shared), client)).abort_handle();
         let watchdog = tokio::spawn(watchdog(Arc::clone(&shared))).abort_handle();
+        let tasks = Tasks {
+            handles: vec![mirror, watchdog],
+            revocations: shared.revocations.clone(),
+            fail_closed: shared.options.max_staleness.is_some(),
+        };
         Ok(Self {
             shared,
-            _tasks: Arc::new(Tasks(vec![mirror, watchdog])),
+            _tasks: Arc::new(tasks),
         })
     }
 
@@ -507,12 +546,18 @@ impl RedisStore {
 
 /// The mirror: subscribe, load, then follow pub/sub and reconcile, reconnecting with backoff.
 async fn mirror(shared: Arc<Shared>, client: Client) {
-    let mut backoff = Duration::from_millis(100);
+    const FIRST: Duration = Duration::from_millis(100);
+    let mut backoff = FIRST;
     loop {
         let error = follow(&shared, &client, &mut backoff).await;
-        tracing::warn!(target: "tower_jwt_auth::session", error = %error, retry_in = ?backoff, "revocation mirror lost Redis; enforcing the last list");
+        // Said once per outage; the watchdog then reports the mirror's age every 10 s.
+        if backoff == FIRST {
+            tracing::warn!(target: "tower_jwt_auth::session", error = %error, "revocation mirror lost Redis; enforcing the last list");
+        } else {
+            tracing::debug!(target: "tower_jwt_auth::session", error = %error, retry_in = ?backoff, "revocation mirror: Redis still unreachable");
+        }
         tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(Duration::from_millis(500));
+        backoff = (backoff * 2).min(Duration::from_millis(250));
     }
 }
 
@@ -536,6 +581,8 @@ async fn follow(shared: &Shared, client: &Client, backoff: &mut Duration) -> Sto
     };
     tracing::debug!(target: "tower_jwt_auth::session", seq, entries = shared.revocations.len(), "revocation mirror loaded");
     *backoff = Duration::from_millis(100);
+    // A sequence number Redis had at the last reconcile, not yet seen through pub/sub.
+    let mut behind: Option<u64> = None;
     let mut messages = std::pin::pin!(pubsub.into_on_message());
     let mut tick = tokio::time::interval(shared.options.reconcile);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -556,7 +603,7 @@ async fn follow(shared: &Shared, client: &Client, backoff: &mut Duration) -> Sto
                 let parsed = member.and_then(|m| entry(m, until, cutoff));
                 match parsed {
                     Some(entry) if n == seq + 1 => {
-                        shared.revocations.mirror([entry], false);
+                        shared.revocations.mirror([entry]);
                         seq = n;
                         shared.seq.store(seq, Ordering::Relaxed);
                     }
@@ -576,14 +623,24 @@ async fn follow(shared: &Shared, client: &Client, backoff: &mut Duration) -> Sto
                     Ok(remote) => remote,
                     Err(e) => return e,
                 };
-                if remote.unwrap_or(0) != seq || last_full.elapsed() >= Duration::from_secs(60) {
-                    // Missed messages (or a periodic full load that drops expired entries).
+                let remote = remote.unwrap_or(0);
+                // Redis lost data (flushed, restarted without persistence, failed over to a
+                // lagging replica): keep every entry held here, follow its new sequence.
+                let lost = remote < seq;
+                if lost {
+                    tracing::error!(target: "tower_jwt_auth::session", remote, local = seq, "Redis's revocation sequence went backwards (data lost?); this instance keeps the revocations it holds");
+                }
+                // A message still missing a whole tick later was dropped.
+                let dropped = behind.is_some_and(|b| b > seq);
+                if lost || dropped || last_full.elapsed() >= Duration::from_secs(60) {
                     match shared.load().await {
                         Ok(loaded) => seq = loaded,
                         Err(e) => return e,
                     }
                     last_full = Instant::now();
+                    behind = None;
                 } else {
+                    behind = (remote > seq).then_some(remote);
                     shared.mark_synced();
                 }
             }
@@ -594,7 +651,11 @@ async fn follow(shared: &Shared, client: &Client, backoff: &mut Duration) -> Sto
 /// Flags the list stale past `max_staleness`, and reports the mirror's age while it lags.
 async fn watchdog(shared: Arc<Shared>) {
     let mut tick = tokio::time::interval(Duration::from_millis(100));
-    let lagging = shared.options.reconcile * 3 + shared.options.timeout;
+    let lagging = shared
+        .options
+        .reconcile
+        .saturating_mul(3)
+        .saturating_add(shared.options.timeout);
     let mut last_report: Option<Instant> = None;
     loop {
         tick.tick().await;
@@ -651,6 +712,7 @@ fn record(sid: &str, f: &[String]) -> Result<SessionRecord, StoreError> {
 impl SessionStore for RedisStore {
     async fn create(&self, record: SessionRecord) -> Result<(), StoreError> {
         let shared = &self.shared;
+        finite(&[record.rotated_at, record.last_used, record.expires_at])?;
         let claims = Value::Object(record.claims.clone()).to_string();
         let now = now();
         let end_ms = (record.expires_at * 1000.0).ceil().max(0.0) as u64;
@@ -668,7 +730,8 @@ impl SessionStore for RedisStore {
             .arg(end_ms)
             .arg(&record.sid)
             .arg(left_ms)
-            .arg(if record.revoked { "1" } else { "0" });
+            .arg(if record.revoked { "1" } else { "0" })
+            .arg((now * 1000.0) as u64);
         let _: i64 = shared.eval(&invocation).await?;
         Ok(())
     }
@@ -683,6 +746,7 @@ impl SessionStore for RedisStore {
         revoke_until: f64,
     ) -> Result<Rotation, StoreError> {
         let shared = &self.shared;
+        finite(&[now, revoke_until])?;
         let next = generation
             .checked_add(1)
             .map_or_else(String::new, |n| n.to_string());
@@ -713,7 +777,7 @@ impl SessionStore for RedisStore {
                     // Enforce here at once; the mirror confirms within a second.
                     shared
                         .revocations
-                        .mirror([Entry::Session(sid.into(), revoke_until)], false);
+                        .mirror([Entry::Session(sid.into(), revoke_until)]);
                 }
                 Rotation::ReuseDetected
             }
@@ -726,6 +790,7 @@ impl SessionStore for RedisStore {
 
     async fn revoke(&self, sid: &str, until: f64) -> Result<bool, StoreError> {
         let shared = &self.shared;
+        finite(&[until])?;
         let mut invocation = shared.scripts.revoke_session.prepare_invoke();
         invocation
             .key(self.session_key(sid))
@@ -739,14 +804,15 @@ impl SessionStore for RedisStore {
             .arg(now().to_string());
         let code: i64 = shared.eval(&invocation).await?;
         let found = shared.refuse_if_full(code)? == 1;
-        shared
-            .revocations
-            .mirror([Entry::Session(sid.into(), until)], false);
+        if until > now() {
+            shared.revocations.mirror([Entry::Session(sid.into(), until)]);
+        }
         Ok(found)
     }
 
     async fn revoke_subject(&self, sub: &str, cutoff: f64, until: f64) -> Result<usize, StoreError> {
         let shared = &self.shared;
+        finite(&[cutoff, until])?;
         let mut invocation = shared.scripts.revoke_subject.prepare_invoke();
         invocation
             .key(format!("{}{sub}", shared.keys.subject))
@@ -759,17 +825,27 @@ impl SessionStore for RedisStore {
             .arg(shared.options.cap)
             .arg(format!("u:{sub}"))
             .arg(now().to_string())
-            .arg(&shared.keys.session);
-        let code: i64 = shared.eval(&invocation).await?;
-        let count = shared.refuse_if_full(code)?;
-        shared
-            .revocations
-            .mirror([Entry::Subject(sub.into(), cutoff)], false);
-        Ok(usize::try_from(count).unwrap_or(0))
+            .arg(&shared.keys.session)
+            .arg((now() * 1000.0) as u64);
+        let answer: Vec<String> = shared.eval(&invocation).await?;
+        let Some(("ok", sids)) = answer.split_first().map(|(a, rest)| (a.as_str(), rest)) else {
+            return Err(StoreError::Full {
+                cap: shared.options.cap,
+            });
+        };
+        // Enforced here at once; the mirror confirms within a second.
+        if until > now() {
+            let sessions = sids.iter().map(|sid| Entry::Session(sid.as_str().into(), until));
+            shared
+                .revocations
+                .mirror(sessions.chain([Entry::Subject(sub.into(), cutoff, until)]));
+        }
+        Ok(sids.len())
     }
 
     async fn revoke_token(&self, jti: &str, exp: f64) -> Result<(), StoreError> {
         let shared = &self.shared;
+        finite(&[exp])?;
         let mut invocation = shared.scripts.revoke_token.prepare_invoke();
         invocation
             .key(&shared.keys.rev)
@@ -782,7 +858,9 @@ impl SessionStore for RedisStore {
             .arg(now().to_string());
         let code: i64 = shared.eval(&invocation).await?;
         shared.refuse_if_full(code)?;
-        shared.revocations.mirror([Entry::Token(jti.into(), exp)], false);
+        if exp > now() {
+            shared.revocations.mirror([Entry::Token(jti.into(), exp)]);
+        }
         Ok(())
     }
 
@@ -807,7 +885,7 @@ mod tests {
         );
         assert_eq!(
             entry("u:alice", Some("900"), Some("12.25")),
-            Some(Entry::Subject("alice".into(), 12.25))
+            Some(Entry::Subject("alice".into(), 12.25, 900.0))
         );
         assert_eq!(entry("x:alice", Some("1"), Some("1")), None);
         assert_eq!(entry("t:abc", Some("nan?"), Some("0")), None);

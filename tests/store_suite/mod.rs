@@ -140,19 +140,12 @@ pub async fn fifty_parallel_refreshes_make_one_generation<H: Harness>() {
     assert!(s.revocations().is_empty());
 }
 
-async fn record(sub: &str, generation: u64, at: f64, lifetime: f64) -> SessionRecord {
-    // Records are `#[non_exhaustive]`: take one from a real session and adjust it.
-    let s = Sessions::new(
-        SECRET,
-        tower_jwt_auth::session::MemoryStore::new(),
-        SessionOptions::default(),
-    )
-    .unwrap();
-    let mut r = s.issue(sub, claims()).await.unwrap().session;
+fn record(sub: &str, generation: u64, at: f64, lifetime: f64) -> SessionRecord {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let sid = format!("{:016x}{n:016x}", std::process::id());
+    let mut r = SessionRecord::new(sid, sub, claims(), at, at + lifetime);
     r.generation = generation;
-    r.rotated_at = at;
-    r.last_used = at;
-    r.expires_at = at + lifetime;
     r
 }
 
@@ -161,7 +154,7 @@ pub async fn absolute_and_idle_expiry<H: Harness>() {
     let (grace, idle) = (Duration::from_secs(10), Duration::from_secs(100));
     // Times near now, so that stores with real TTLs keep the records.
     let t0 = now();
-    let r = record("bob", 3, t0, 1000.0).await;
+    let r = record("bob", 3, t0, 1000.0);
     let sid = r.sid.clone();
     store.create(r).await.unwrap();
     match store
@@ -184,7 +177,7 @@ pub async fn absolute_and_idle_expiry<H: Harness>() {
         Rotation::Expired
     );
     // Absolute: used regularly, but past expires_at.
-    let r = record("bob", 0, t0, 1000.0).await;
+    let r = record("bob", 0, t0, 1000.0);
     let sid = r.sid.clone();
     store.create(r).await.unwrap();
     let mut generation = 0;
@@ -266,6 +259,14 @@ pub async fn subject_cutoff_splits_the_second<H: Harness>() {
     assert!(list.is_revoked(None, None, Some("alice"), Some(before)));
     assert!(!list.is_revoked(None, None, Some("alice"), Some(after)));
     assert!(!list.is_revoked(None, None, Some("carol"), Some(before)));
+    // Her sessions are listed too: a token minted by a refresh that committed just before the
+    // cutoff, with an `iat` just after it, is still refused by its `sid`.
+    for session in [&a, &b] {
+        let sid = session.session.sid.as_str();
+        assert!(list.is_revoked(Some("late"), Some(sid), Some("alice"), Some(after)));
+    }
+    let carol_sid = c.session.sid.as_str();
+    assert!(!list.is_revoked(Some("late"), Some(carol_sid), Some("carol"), Some(after)));
     for refresh in [&a, &b] {
         assert_eq!(
             s.refresh(refresh.refresh_token.as_str()).await.unwrap_err(),
@@ -308,6 +309,9 @@ pub async fn the_cap_refuses_growth_and_says_so<H: Harness>() {
     store.revoke_token("a", t + 0.3).await.unwrap();
     store.revoke_token("b", t + 900.0).await.unwrap();
     store.revoke_subject("carol", t, t + 900.0).await.unwrap();
+    // An entry that has already ended is not listed (and takes no room).
+    store.revoke_token("over", t - 1.0).await.unwrap();
+    assert!(!store.revocations().is_revoked(Some("over"), None, None, None));
     assert_eq!(
         store.revoke_token("c", t + 900.0).await,
         Err(StoreError::Full { cap: 3 })
