@@ -145,8 +145,8 @@ pub(crate) fn challenge(
     HeaderValue::from_str(&value).ok()
 }
 
-/// Makes the rejection response for `error` with `hook`, then enforces status, challenge and the
-/// error extension.
+/// Makes the rejection response for `error` with `hook`, then enforces status, challenge (none
+/// for a 503, which says `Retry-After: 1` instead) and the error extension.
 pub(crate) fn respond<B, R: RejectionResponse<B> + ?Sized>(
     hook: &R,
     error: AuthError,
@@ -169,6 +169,12 @@ pub(crate) fn respond<B, R: RejectionResponse<B> + ?Sized>(
         None => {
             response.headers_mut().remove(WWW_AUTHENTICATE);
         }
+    }
+    // A source that cannot answer now (503) may well answer in a second.
+    if error.status() == http::StatusCode::SERVICE_UNAVAILABLE {
+        response
+            .headers_mut()
+            .insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
     }
     response.extensions_mut().insert(error);
     response

@@ -412,9 +412,11 @@ async fn max_staleness_fails_closed_with_503_and_recovers() {
                 .body(String::new())
                 .unwrap();
             let res = svc.oneshot(req).await.unwrap();
+            let retry_after = res.headers().get(http::header::RETRY_AFTER).cloned();
             (
                 res.status(),
                 res.extensions().get::<AuthError>().map(|e| e.kind()),
+                retry_after,
             )
         }
     };
@@ -423,9 +425,10 @@ async fn max_staleness_fails_closed_with_503_and_recovers() {
 
     server.stop();
     within(Duration::from_secs(3), || list.is_stale()).await;
-    let (status, kind) = call(list.clone(), token.clone()).await;
+    let (status, kind, retry_after) = call(list.clone(), token.clone()).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(kind, Some(AuthErrorKind::RevocationsUnavailable));
+    assert_eq!(retry_after.as_ref().map(|v| v.as_bytes()), Some(&b"1"[..]));
     // A forged token is still a 401: the signature is checked first.
     let forged = format!("{}x", &token[..token.len() - 1]);
     assert_eq!(call(list.clone(), forged).await.0, StatusCode::UNAUTHORIZED);

@@ -105,7 +105,8 @@ impl RedisOptions {
         self
     }
 
-    /// Fail closed when the mirror has not been confirmed current for longer than `bound`: the
+    /// Fail closed when the mirror has not been confirmed current for longer than `bound` (at
+    /// least the reconcile interval plus the timeout; a smaller bound is raised to that): the
     /// layer then answers 503 to token-bearing requests until Redis answers again.
     ///
     /// Default: none, the last mirror is enforced however old it is. Revocations are written
@@ -656,6 +657,9 @@ async fn watchdog(shared: Arc<Shared>) {
         .reconcile
         .saturating_mul(3)
         .saturating_add(shared.options.timeout);
+    // A healthy mirror is confirmed every reconcile interval, within the timeout: a smaller
+    // bound would flap.
+    let confirmable = shared.options.reconcile.saturating_add(shared.options.timeout);
     let mut last_report: Option<Instant> = None;
     loop {
         tick.tick().await;
@@ -665,7 +669,7 @@ async fn watchdog(shared: Arc<Shared>) {
                 .saturating_sub(shared.synced_ms.load(Ordering::Relaxed)),
         );
         if let Some(bound) = shared.options.max_staleness {
-            shared.revocations.set_stale(age > bound);
+            shared.revocations.set_stale(age > bound.max(confirmable));
         }
         if age > lagging {
             if last_report.map_or(true, |at| at.elapsed() >= Duration::from_secs(10)) {
