@@ -564,16 +564,21 @@ mod sessions {
         let until = claims
             .exp
             .map_or(now_precise() + ACCESS_TOKEN_TTL as f64, |e| e.as_secs() as f64);
-        // The session first: it covers the token, and if it fails (503) the client can retry
-        // with the same token.
-        if let Some(sid) = claims.sid.as_deref() {
-            if let Err(e) = state.sessions.revoke(sid).await {
-                return unavailable(&e);
-            }
-        }
+        // The session first: it covers the token (which carries its `sid`), and if it fails
+        // (503) the client can retry with the same token. Once it is revoked, listing the `jti`
+        // as well is belt and braces: its failure does not undo the logout.
+        let session_revoked = match claims.sid.as_deref() {
+            Some(sid) => match state.sessions.revoke(sid).await {
+                Ok(_) => true,
+                Err(e) => return unavailable(&e),
+            },
+            None => false,
+        };
         if let Some(jti) = claims.jti.as_deref() {
             if let Err(e) = state.sessions.revoke_token(jti, until).await {
-                return unavailable(&e);
+                if !session_revoked {
+                    return unavailable(&e);
+                }
             }
         }
         let mut response = StatusCode::NO_CONTENT.into_response();

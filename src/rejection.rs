@@ -146,7 +146,7 @@ pub(crate) fn challenge(
 }
 
 /// Makes the rejection response for `error` with `hook`, then enforces status, challenge (none
-/// for a 503, which says `Retry-After: 1` instead) and the error extension.
+/// for a 503, which says `Retry-After: 1` instead, unless the hook said otherwise) and the error extension.
 pub(crate) fn respond<B, R: RejectionResponse<B> + ?Sized>(
     hook: &R,
     error: AuthError,
@@ -174,7 +174,8 @@ pub(crate) fn respond<B, R: RejectionResponse<B> + ?Sized>(
     if error.status() == http::StatusCode::SERVICE_UNAVAILABLE {
         response
             .headers_mut()
-            .insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
+            .entry(http::header::RETRY_AFTER)
+            .or_insert(HeaderValue::from_static("1"));
     }
     response.extensions_mut().insert(error);
     response

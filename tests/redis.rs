@@ -160,6 +160,7 @@ redis_suite!(
     subject_cutoff_splits_the_second,
     purge_drops_expired_entries,
     the_cap_refuses_growth_and_says_so,
+    times_that_are_not_finite_are_refused,
 );
 
 /// Waits up to `limit` for `done`; returns how long it took.

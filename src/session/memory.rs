@@ -85,8 +85,11 @@ impl MemoryStore {
 
 impl SessionStore for MemoryStore {
     fn create(&self, record: SessionRecord) -> impl Future<Output = Result<(), StoreError>> + Send {
-        self.lock().insert(record.sid.clone(), record);
-        ready(Ok(()))
+        let checked = finite(&[record.rotated_at, record.last_used, record.expires_at]);
+        if checked.is_ok() {
+            self.lock().insert(record.sid.clone(), record);
+        }
+        ready(checked)
     }
 
     fn rotate(
@@ -98,6 +101,9 @@ impl SessionStore for MemoryStore {
         idle: Duration,
         revoke_until: f64,
     ) -> impl Future<Output = Result<Rotation, StoreError>> + Send {
+        if let Err(e) = finite(&[now, revoke_until]) {
+            return ready(Err(e));
+        }
         let mut sessions = self.lock();
         let outcome = match sessions.get_mut(sid) {
             None => Rotation::Unknown,

@@ -144,7 +144,7 @@ pub enum StoreError {
     /// The store is unreachable or failed; answer 503, never a silent success.
     Unavailable(String),
     /// The revocation list holds as many entries as its cap allows; the revocation was not
-    /// listed (sessions it names are revoked all the same).
+    /// listed, or only in part (sessions it names are revoked all the same).
     Full {
         /// The cap.
         cap: usize,
@@ -177,8 +177,8 @@ impl From<RevocationError> for StoreError {
 /// same session, so no refresh can slip past a concurrent revocation.
 ///
 /// Revocations are written through the store, which keeps [`SessionStore::revocations`], the
-/// in-memory list the layer checks, up to date: at once for [`MemoryStore`], within a second on
-/// every instance for a shared store.
+/// in-memory list the layer checks, up to date: at once for [`MemoryStore`]; for a shared store,
+/// at once on the writing instance and within a second on the others.
 pub trait SessionStore: Send + Sync {
     /// Stores a new session.
     fn create(&self, record: SessionRecord) -> impl Future<Output = Result<(), StoreError>> + Send;

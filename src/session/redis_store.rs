@@ -13,9 +13,15 @@
 //! or a network call):
 //!
 //! * a full load at start and after every reconnect;
-//! * pub/sub as the low-latency path (a gap in the sequence numbers triggers a full load);
+//! * pub/sub as the low-latency path (milliseconds; a gap in the sequence numbers triggers a full
+//!   load);
 //! * a reconcile every `reconcile_interval` (default 1 s) comparing the sequence number, since
-//!   pub/sub drops messages while disconnected, and a full load at least every minute.
+//!   pub/sub drops messages while disconnected: a message still missing one interval later is
+//!   fetched by a full load (so a dropped message arrives within two intervals), and a full load
+//!   at least every minute.
+//!
+//! Entries a program writes directly on the mirrored list ([`Revocations::revoke_subject`],
+//! [`Revocations::revoke_all`]) stay local to this instance and are not purged by the mirror.
 //!
 //! When Redis is unreachable, the store's methods fail with [`StoreError::Unavailable`] within
 //! `timeout` (so refresh and logout answer 503, never a silent success), and the request path
@@ -598,10 +604,15 @@ async fn follow(shared: &Shared, client: &Client, backoff: &mut Duration) -> Sto
                 let mut parts = payload.splitn(4, ' ');
                 let (n, until, cutoff, member) = (parts.next(), parts.next(), parts.next(), parts.next());
                 let n = n.and_then(|n| n.parse::<u64>().ok()).unwrap_or(u64::MAX);
+                let parsed = member.and_then(|m| entry(m, until, cutoff));
                 if n <= seq {
+                    // Already applied, or numbered again after Redis lost data: merging is
+                    // harmless either way (the later end wins), skipping could lose a revocation.
+                    if let Some(entry) = parsed {
+                        shared.revocations.mirror([entry]);
+                    }
                     continue;
                 }
-                let parsed = member.and_then(|m| entry(m, until, cutoff));
                 match parsed {
                     Some(entry) if n == seq + 1 => {
                         shared.revocations.mirror([entry]);
@@ -832,10 +843,14 @@ impl SessionStore for RedisStore {
             .arg(&shared.keys.session)
             .arg((now() * 1000.0) as u64);
         let answer: Vec<String> = shared.eval(&invocation).await?;
-        let Some(("ok", sids)) = answer.split_first().map(|(a, rest)| (a.as_str(), rest)) else {
-            return Err(StoreError::Full {
-                cap: shared.options.cap,
-            });
+        let sids = match answer.split_first().map(|(a, rest)| (a.as_str(), rest)) {
+            Some(("ok", sids)) => sids,
+            Some(("full", _)) => {
+                return Err(StoreError::Full {
+                    cap: shared.options.cap,
+                })
+            }
+            _ => return Err(corrupt("revocation answer")),
         };
         // Enforced here at once; the mirror confirms within a second.
         if until > now() {

@@ -288,14 +288,25 @@ pub async fn subject_cutoff_splits_the_second<H: Harness>() {
         .is_revoked(None, None, Some("alice"), Some(before)));
 }
 
+/// The life of a short entry: long enough for a busy machine to make its assertions first.
+const SHORT: f64 = 2.0;
+
+/// Sleeps until the clock is past `t`.
+async fn sleep_past(t: f64) {
+    let left = t - now() + 0.05;
+    if left > 0.0 {
+        tokio::time::sleep(Duration::from_secs_f64(left)).await;
+    }
+}
+
 pub async fn purge_drops_expired_entries<H: Harness>() {
     let store = H::store(1000).await;
     let t = now();
-    store.revoke_token("short", t + 0.3).await.unwrap();
+    store.revoke_token("short", t + SHORT).await.unwrap();
     store.revoke_token("long", t + 900.0).await.unwrap();
-    store.revoke(&"a".repeat(32), t + 0.3).await.unwrap();
+    store.revoke(&"a".repeat(32), t + SHORT).await.unwrap();
     assert_eq!(store.revocations().len(), 3);
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    sleep_past(t + SHORT).await;
     H::purge(&store).await;
     let list = store.revocations();
     assert_eq!(list.len(), 1, "{list:?}");
@@ -306,7 +317,7 @@ pub async fn purge_drops_expired_entries<H: Harness>() {
 pub async fn the_cap_refuses_growth_and_says_so<H: Harness>() {
     let store = H::store(3).await;
     let t = now();
-    store.revoke_token("a", t + 0.3).await.unwrap();
+    store.revoke_token("a", t + SHORT).await.unwrap();
     store.revoke_token("b", t + 900.0).await.unwrap();
     store.revoke_subject("carol", t, t + 900.0).await.unwrap();
     // An entry that has already ended is not listed (and takes no room).
@@ -327,10 +338,82 @@ pub async fn the_cap_refuses_growth_and_says_so<H: Harness>() {
     // Updating an entry that is there already does not grow the list.
     store.revoke_token("b", t + 901.0).await.unwrap();
     // Once "a" expires and is purged, there is room again.
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    sleep_past(t + SHORT).await;
     H::purge(&store).await;
     store.revoke_token("c", t + 900.0).await.unwrap();
     assert!(store.revocations().is_revoked(Some("c"), None, None, None));
+    // Full again: a full list still ends the sessions it names, which can no longer refresh.
+    let (grace, idle) = (Duration::from_secs(10), Duration::from_secs(100));
+    let t = now();
+    let r = record("dave", 0, t, 1000.0);
+    let sid = r.sid.clone();
+    store.create(r).await.unwrap();
+    assert_eq!(
+        store.revoke(&sid, t + 900.0).await,
+        Err(StoreError::Full { cap: 3 })
+    );
+    assert_eq!(
+        store
+            .rotate(&sid, 0, t + 1.0, grace, idle, t + 900.0)
+            .await
+            .unwrap(),
+        Rotation::Revoked
+    );
+    let r = record("dave", 0, t, 1000.0);
+    let other = r.sid.clone();
+    store.create(r).await.unwrap();
+    assert_eq!(
+        store.revoke_subject("dave", t, t + 900.0).await,
+        Err(StoreError::Full { cap: 3 })
+    );
+    assert_eq!(
+        store
+            .rotate(&other, 0, t + 1.0, grace, idle, t + 900.0)
+            .await
+            .unwrap(),
+        Rotation::Revoked
+    );
+}
+
+pub async fn times_that_are_not_finite_are_refused<H: Harness>() {
+    let store = H::store(10).await;
+    let t = now();
+    let (grace, idle) = (Duration::from_secs(10), Duration::from_secs(100));
+    let r = record("erin", 0, t, 1000.0);
+    let sid = r.sid.clone();
+    store.create(r).await.unwrap();
+    for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+        assert!(matches!(
+            store.revoke_token("nan", bad).await,
+            Err(StoreError::Invalid(_))
+        ));
+        assert!(matches!(
+            store.revoke(&sid, bad).await,
+            Err(StoreError::Invalid(_))
+        ));
+        assert!(matches!(
+            store.revoke_subject("erin", bad, t + 900.0).await,
+            Err(StoreError::Invalid(_))
+        ));
+        assert!(matches!(
+            store.rotate(&sid, 0, bad, grace, idle, t + 900.0).await,
+            Err(StoreError::Invalid(_))
+        ));
+        assert!(matches!(
+            store.create(record("erin", 0, bad, 1000.0)).await,
+            Err(StoreError::Invalid(_))
+        ));
+    }
+    // Nothing was stored half-way: the list is empty and the session still rotates.
+    assert!(store.revocations().is_empty());
+    match store
+        .rotate(&sid, 0, t + 1.0, grace, idle, t + 900.0)
+        .await
+        .unwrap()
+    {
+        Rotation::Rotated(r) => assert_eq!(r.generation, 1),
+        other => panic!("{other:?}"),
+    }
 }
 
 /// Expands to one `#[tokio::test]` per rule, for the store of `$harness`.
@@ -348,6 +431,7 @@ macro_rules! store_suite {
             subject_cutoff_splits_the_second,
             purge_drops_expired_entries,
             the_cap_refuses_growth_and_says_so,
+            times_that_are_not_finite_are_refused,
         );
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn fifty_parallel_refreshes_make_one_generation() {
