@@ -112,8 +112,10 @@ impl RedisOptions {
     }
 
     /// Fail closed when the mirror has not been confirmed current for longer than `bound` (at
-    /// least the reconcile interval plus the timeout; a smaller bound is raised to that): the
-    /// layer then answers 503 to token-bearing requests until Redis answers again.
+    /// least twice the reconcile interval; a smaller bound is raised to that): the layer then
+    /// answers 503 to token-bearing requests until Redis answers again. The mirror is confirmed
+    /// every reconcile interval, so after Redis goes away the 503s start between `bound` minus
+    /// one interval and `bound`.
     ///
     /// Default: none, the last mirror is enforced however old it is. Revocations are written
     /// through Redis, so while Redis is down for the whole fleet the mirror misses nothing, and
@@ -668,9 +670,8 @@ async fn watchdog(shared: Arc<Shared>) {
         .reconcile
         .saturating_mul(3)
         .saturating_add(shared.options.timeout);
-    // A healthy mirror is confirmed every reconcile interval, within the timeout: a smaller
-    // bound would flap.
-    let confirmable = shared.options.reconcile.saturating_add(shared.options.timeout);
+    // A healthy mirror is confirmed every reconcile interval: a bound under two would flap.
+    let confirmable = shared.options.reconcile.saturating_mul(2);
     let mut last_report: Option<Instant> = None;
     loop {
         tick.tick().await;
