@@ -217,3 +217,24 @@ mod revocation_in_the_layer {
         assert_eq!(AuthErrorKind::Revoked.status(), StatusCode::UNAUTHORIZED);
     }
 }
+
+#[tokio::test]
+async fn a_shared_store_serves_several_session_managers() {
+    // `Arc<S>` is a store: two managers (say, two routers in one process) share sessions and
+    // revocations.
+    let store = std::sync::Arc::new(MemoryStore::new());
+    let a = Sessions::new(SECRET, std::sync::Arc::clone(&store), SessionOptions::default()).unwrap();
+    let b = Sessions::new(SECRET, std::sync::Arc::clone(&store), SessionOptions::default()).unwrap();
+    let issued = a.issue("alice", claims()).await.unwrap();
+    let rotated = b.refresh(issued.refresh_token.as_str()).await.unwrap();
+    assert_eq!(rotated.session.generation, 1);
+    assert!(b.revoke(&issued.session.sid).await.unwrap());
+    assert!(a
+        .revocations()
+        .is_revoked(None, Some(&issued.session.sid), None, None));
+    assert_eq!(
+        a.refresh(rotated.refresh_token.as_str()).await.unwrap_err(),
+        RefreshError::Revoked
+    );
+    assert_eq!(store.len(), 1);
+}
