@@ -492,3 +492,44 @@ async fn a_redis_that_lost_its_data_does_not_bring_revoked_tokens_back() {
     .await;
     assert!(a.revocations().is_revoked(Some("another"), None, None, None));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_out_everywhere_of_many_sessions_reaches_the_other_instance() {
+    let Some(place) = place() else { return };
+    let options = || RedisOptions::default().prefix(place.prefix.clone());
+    let a = Sessions::new(
+        SECRET,
+        RedisStore::connect(&place.url, options()).await.unwrap(),
+        SessionOptions::default(),
+    )
+    .unwrap();
+    let b = Sessions::new(
+        SECRET,
+        RedisStore::connect(&place.url, options()).await.unwrap(),
+        SessionOptions::default(),
+    )
+    .unwrap();
+    let mut sids = Vec::new();
+    for _ in 0..40 {
+        sids.push(a.issue("alice", claims()).await.unwrap().session.sid);
+    }
+    let other = a.issue("bob", claims()).await.unwrap().session.sid;
+    // One script lists the cutoff and the 40 sessions: 41 messages, applied on A in batches.
+    assert_eq!(b.revoke_subject("alice").await.unwrap(), 40);
+    let after = now();
+    within(Duration::from_secs(1), || {
+        sids.iter().all(|sid| {
+            a.revocations()
+                .is_revoked(Some("j"), Some(sid), Some("alice"), Some(after))
+        })
+    })
+    .await;
+    within(Duration::from_secs(1), || {
+        a.store().mirror_sequence() == b.store().mirror_sequence()
+    })
+    .await;
+    assert_eq!(a.revocations().len(), 41);
+    assert!(!a
+        .revocations()
+        .is_revoked(Some("j"), Some(&other), Some("bob"), Some(after)));
+}

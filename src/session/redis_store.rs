@@ -602,30 +602,51 @@ async fn follow(shared: &Shared, client: &Client, backoff: &mut Duration) -> Sto
                 let Some(message) = message else {
                     return StoreError::Unavailable("pub/sub connection closed".to_owned());
                 };
-                let payload: String = message.get_payload().unwrap_or_default();
-                let mut parts = payload.splitn(4, ' ');
-                let (n, until, cutoff, member) = (parts.next(), parts.next(), parts.next(), parts.next());
-                let n = n.and_then(|n| n.parse::<u64>().ok()).unwrap_or(u64::MAX);
-                let parsed = member.and_then(|m| entry(m, until, cutoff));
-                if n <= seq {
-                    // Already applied, or numbered again after Redis lost data: merging is
-                    // harmless either way (the later end wins), skipping could lose a revocation.
-                    if let Some(entry) = parsed {
-                        shared.revocations.mirror([entry]);
+                // Everything already received is applied in one copy of the list (a "log out
+                // everywhere" publishes one message per session).
+                let mut batch = vec![message];
+                let mut closed = false;
+                while batch.len() < 1024 {
+                    match futures_util::FutureExt::now_or_never(futures_util::StreamExt::next(&mut messages)) {
+                        Some(Some(message)) => batch.push(message),
+                        Some(None) => {
+                            closed = true;
+                            break;
+                        }
+                        None => break,
                     }
-                    continue;
                 }
-                match parsed {
-                    Some(entry) if n == seq + 1 => {
-                        shared.revocations.mirror([entry]);
-                        seq = n;
-                        shared.seq.store(seq, Ordering::Relaxed);
+                let mut entries = Vec::with_capacity(batch.len());
+                let mut gap = false;
+                for message in &batch {
+                    let payload: String = message.get_payload().unwrap_or_default();
+                    let mut parts = payload.splitn(4, ' ');
+                    let (n, until, cutoff, member) = (parts.next(), parts.next(), parts.next(), parts.next());
+                    let n = n.and_then(|n| n.parse::<u64>().ok()).unwrap_or(u64::MAX);
+                    let parsed = member.and_then(|m| entry(m, until, cutoff));
+                    // At or below `seq`: already applied, or numbered again after Redis lost
+                    // data; merging is harmless either way (the later end wins), skipping could
+                    // lose a revocation.
+                    if n > seq {
+                        if n == seq + 1 && parsed.is_some() {
+                            seq = n;
+                        } else {
+                            // A gap (a message lost) or a message we cannot read: reload.
+                            gap = true;
+                        }
                     }
-                    // A gap (a message lost) or a message we cannot read: reload.
-                    _ => match shared.load().await {
+                    entries.extend(parsed);
+                }
+                shared.revocations.mirror(entries);
+                shared.seq.store(seq, Ordering::Relaxed);
+                if gap {
+                    match shared.load().await {
                         Ok(loaded) => seq = loaded,
                         Err(e) => return e,
-                    },
+                    }
+                }
+                if closed {
+                    return StoreError::Unavailable("pub/sub connection closed".to_owned());
                 }
             }
             _ = tick.tick() => {
