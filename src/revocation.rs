@@ -104,6 +104,15 @@ pub(crate) enum Entry {
     Subject(Box<str>, f64, f64),
 }
 
+impl Entry {
+    /// When the entry stops mattering.
+    fn end(&self) -> f64 {
+        match self {
+            Self::Token(_, until) | Self::Session(_, until) | Self::Subject(_, _, until) => *until,
+        }
+    }
+}
+
 impl fmt::Debug for Revocations {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Revocations")
@@ -179,13 +188,14 @@ impl Revocations {
     /// Merges entries from the shared store that holds the truth (which enforces the cap
     /// itself). Entries are never dropped by a load, only when they end ([`Revocations::purge`]):
     /// a store that lost data (flushed, restarted without persistence) cannot bring a revoked
-    /// token back on an instance that saw its revocation.
+    /// token back on an instance that saw its revocation. Entries that have ended by `now` are
+    /// not added.
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
-    pub(crate) fn mirror(&self, entries: impl IntoIterator<Item = Entry>) {
+    pub(crate) fn mirror(&self, entries: impl IntoIterator<Item = Entry>, now: f64) {
         let _ = self.update(
             |_| false,
             |s| {
-                for entry in entries {
+                for entry in entries.into_iter().filter(|e| e.end() > now) {
                     match entry {
                         Entry::Token(id, until) => {
                             let e = s.tokens.entry(id).or_insert(until);

@@ -359,17 +359,14 @@ impl Shared {
                 other => other,
             }
         };
-        match tokio::time::timeout(self.options.timeout, attempt).await {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(e)) => Err(unavailable(&e)),
-            Err(_) => Err(StoreError::Unavailable("timed out".to_owned())),
-        }
+        self.run(attempt).await
     }
 
     /// A full load: Redis's list is merged into the mirror, and entries that have ended are
     /// dropped. (Merged, not replaced: entries leave only when they end, so a Redis that lost
     /// data cannot bring a revoked token back on an instance that saw its revocation.)
     async fn load(&self) -> Result<u64, StoreError> {
+        let now = now();
         let mut conn = self.conn.clone();
         let (seq, flat): (String, Vec<String>) = self
             .run(
@@ -378,7 +375,7 @@ impl Shared {
                     .key(&self.keys.rev)
                     .key(&self.keys.rev_exp)
                     .key(&self.keys.rev_seq)
-                    .arg(now().to_string())
+                    .arg(now.to_string())
                     .invoke_async(&mut conn),
             )
             .await?;
@@ -393,8 +390,8 @@ impl Shared {
                 }
             }
         }
-        self.revocations.mirror(entries);
-        self.revocations.purge(now(), f64::INFINITY);
+        self.revocations.mirror(entries, now);
+        self.revocations.purge(now, f64::INFINITY);
         self.seq.store(seq, Ordering::Relaxed);
         self.mark_synced();
         Ok(seq)
@@ -637,7 +634,7 @@ async fn follow(shared: &Shared, client: &Client, backoff: &mut Duration) -> Sto
                     }
                     entries.extend(parsed);
                 }
-                shared.revocations.mirror(entries);
+                shared.revocations.mirror(entries, now());
                 shared.seq.store(seq, Ordering::Relaxed);
                 if gap {
                     match shared.load().await {
@@ -814,7 +811,7 @@ impl SessionStore for RedisStore {
                     // Enforce here at once; the mirror confirms within a second.
                     shared
                         .revocations
-                        .mirror([Entry::Session(sid.into(), revoke_until)]);
+                        .mirror([Entry::Session(sid.into(), revoke_until)], now);
                 }
                 Rotation::ReuseDetected
             }
@@ -841,15 +838,16 @@ impl SessionStore for RedisStore {
             .arg(now().to_string());
         let code: i64 = shared.eval(&invocation).await?;
         let found = shared.refuse_if_full(code)? == 1;
-        if until > now() {
-            shared.revocations.mirror([Entry::Session(sid.into(), until)]);
-        }
+        shared
+            .revocations
+            .mirror([Entry::Session(sid.into(), until)], now());
         Ok(found)
     }
 
     async fn revoke_subject(&self, sub: &str, cutoff: f64, until: f64) -> Result<usize, StoreError> {
         let shared = &self.shared;
         finite(&[cutoff, until])?;
+        let now = now();
         let mut invocation = shared.scripts.revoke_subject.prepare_invoke();
         invocation
             .key(format!("{}{sub}", shared.keys.subject))
@@ -861,9 +859,9 @@ impl SessionStore for RedisStore {
             .arg(&shared.keys.channel)
             .arg(shared.options.cap)
             .arg(format!("u:{sub}"))
-            .arg(now().to_string())
+            .arg(now.to_string())
             .arg(&shared.keys.session)
-            .arg((now() * 1000.0) as u64);
+            .arg((now * 1000.0) as u64);
         let answer: Vec<String> = shared.eval(&invocation).await?;
         let sids = match answer.split_first().map(|(a, rest)| (a.as_str(), rest)) {
             Some(("ok", sids)) => sids,
@@ -875,12 +873,10 @@ impl SessionStore for RedisStore {
             _ => return Err(corrupt("revocation answer")),
         };
         // Enforced here at once; the mirror confirms within a second.
-        if until > now() {
-            let sessions = sids.iter().map(|sid| Entry::Session(sid.as_str().into(), until));
-            shared
-                .revocations
-                .mirror(sessions.chain([Entry::Subject(sub.into(), cutoff, until)]));
-        }
+        let sessions = sids.iter().map(|sid| Entry::Session(sid.as_str().into(), until));
+        shared
+            .revocations
+            .mirror(sessions.chain([Entry::Subject(sub.into(), cutoff, until)]), now);
         Ok(sids.len())
     }
 
@@ -899,9 +895,7 @@ impl SessionStore for RedisStore {
             .arg(now().to_string());
         let code: i64 = shared.eval(&invocation).await?;
         shared.refuse_if_full(code)?;
-        if exp > now() {
-            shared.revocations.mirror([Entry::Token(jti.into(), exp)]);
-        }
+        shared.revocations.mirror([Entry::Token(jti.into(), exp)], now());
         Ok(())
     }
 
