@@ -126,20 +126,7 @@ async fn refused_within(app: &Router, token: &str, limit: Duration) -> Duration 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_share_sessions_and_revocations_and_survive_a_redis_restart() {
-    let redis_available = std::env::var("TOWER_JWT_AUTH_TEST_REDIS").is_ok_and(|u| !u.is_empty())
-        || std::process::Command::new("redis-server")
-            .arg("--version")
-            .stdout(std::process::Stdio::null())
-            .status()
-            .is_ok();
-    if !redis_available {
-        assert!(
-            !std::env::var("CI").is_ok_and(|v| v == "true"),
-            "no redis-server in CI"
-        );
-        eprintln!("skipped: no redis-server on PATH");
-        return;
-    }
+    // Without redis-server: a failure under CI=true, a skip (said) elsewhere.
     let Some(mut redis) = Server::start() else { return };
     let a = instance(&redis.url()).await;
     let b = instance(&redis.url()).await;

@@ -173,29 +173,20 @@ async fn within(limit: Duration, mut done: impl FnMut() -> bool) -> Duration {
     start.elapsed()
 }
 
-async fn own_server() -> Option<Server> {
-    if !redis_available() {
-        return None;
-    }
-    Server::start()
+/// Two instances (each with its own connection and mirror) sharing the Redis of `place`.
+async fn two_instances(place: &Place) -> (Sessions<RedisStore>, Sessions<RedisStore>) {
+    let instance = || async {
+        let options = RedisOptions::default().prefix(place.prefix.clone());
+        let store = RedisStore::connect(&place.url, options).await.unwrap();
+        Sessions::new(SECRET, store, SessionOptions::default()).unwrap()
+    };
+    (instance().await, instance().await)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revocation_on_one_instance_is_enforced_by_another_within_a_second() {
     let Some(place) = place() else { return };
-    let options = || RedisOptions::default().prefix(place.prefix.clone());
-    let a = Sessions::new(
-        SECRET,
-        RedisStore::connect(&place.url, options()).await.unwrap(),
-        SessionOptions::default(),
-    )
-    .unwrap();
-    let b = Sessions::new(
-        SECRET,
-        RedisStore::connect(&place.url, options()).await.unwrap(),
-        SessionOptions::default(),
-    )
-    .unwrap();
+    let (a, b) = two_instances(&place).await;
     let issued = a.issue("alice", claims()).await.unwrap();
     let sid = issued.session.sid.clone();
 
@@ -245,23 +236,8 @@ async fn a_revocation_on_one_instance_is_enforced_by_another_within_a_second() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn parallel_refreshes_across_two_instances_make_one_generation() {
     let Some(place) = place() else { return };
-    let options = || RedisOptions::default().prefix(place.prefix.clone());
-    let a = Arc::new(
-        Sessions::new(
-            SECRET,
-            RedisStore::connect(&place.url, options()).await.unwrap(),
-            SessionOptions::default(),
-        )
-        .unwrap(),
-    );
-    let b = Arc::new(
-        Sessions::new(
-            SECRET,
-            RedisStore::connect(&place.url, options()).await.unwrap(),
-            SessionOptions::default(),
-        )
-        .unwrap(),
-    );
+    let (a, b) = two_instances(&place).await;
+    let (a, b) = (Arc::new(a), Arc::new(b));
     let first = a.issue("alice", claims()).await.unwrap();
     let token = first.refresh_token.as_str().to_owned();
     let tasks: Vec<_> = (0..50)
@@ -282,7 +258,7 @@ async fn parallel_refreshes_across_two_instances_make_one_generation() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_going_away_gives_unavailable_keeps_the_mirror_and_resyncs_without_restart() {
-    let Some(mut server) = own_server().await else {
+    let Some(mut server) = Server::start() else {
         return;
     };
     let options = || {
@@ -379,7 +355,7 @@ struct Access {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn max_staleness_fails_closed_with_503_and_recovers() {
-    let Some(mut server) = own_server().await else {
+    let Some(mut server) = Server::start() else {
         return;
     };
     let store = RedisStore::connect(
@@ -459,7 +435,7 @@ async fn an_unreachable_redis_fails_at_connect_with_unavailable() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redis_that_lost_its_data_does_not_bring_revoked_tokens_back() {
-    let Some(server) = own_server().await else { return };
+    let Some(server) = Server::start() else { return };
     let options = || RedisOptions::default().reconcile_interval(Duration::from_millis(100));
     let a = RedisStore::connect(&server.url(), options()).await.unwrap();
     let b = RedisStore::connect(&server.url(), options()).await.unwrap();
@@ -496,19 +472,7 @@ async fn a_redis_that_lost_its_data_does_not_bring_revoked_tokens_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn log_out_everywhere_of_many_sessions_reaches_the_other_instance() {
     let Some(place) = place() else { return };
-    let options = || RedisOptions::default().prefix(place.prefix.clone());
-    let a = Sessions::new(
-        SECRET,
-        RedisStore::connect(&place.url, options()).await.unwrap(),
-        SessionOptions::default(),
-    )
-    .unwrap();
-    let b = Sessions::new(
-        SECRET,
-        RedisStore::connect(&place.url, options()).await.unwrap(),
-        SessionOptions::default(),
-    )
-    .unwrap();
+    let (a, b) = two_instances(&place).await;
     let mut sids = Vec::new();
     for _ in 0..40 {
         sids.push(a.issue("alice", claims()).await.unwrap().session.sid);
