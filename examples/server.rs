@@ -217,7 +217,7 @@ fn app_with(
     // The layer checks the revocation list the store keeps current.
     #[cfg(feature = "sessions")]
     let validation = validation.revocations(sessions.revocations().clone());
-    let auth = JwtAuthLayer::<UserClaims, ServerKeys>::new(keys)
+    let auth = JwtAuthLayer::<UserClaims>::new(keys)
         .validation(validation)
         .realm(REALM)?
         .with_rejection(json_rejection);

@@ -36,7 +36,7 @@ use hyper_util::rt::TokioExecutor;
 
 use crate::jwk::DocumentError;
 use crate::key::{KeyError, KeyQuery, KeyRef, KeyResolver, Resolution};
-use crate::{Algorithm, ConfigError, JwtAuthLayer, KeySet, Validation, VerifyingKey};
+use crate::{Algorithm, ConfigError, KeySet, VerifyingKey};
 
 /// Settings of a [`JwksResolver`]; every field has the documented default.
 #[derive(Clone, Debug)]
@@ -176,13 +176,16 @@ type HttpsClient = Client<HttpsConnector<HttpConnector>, Empty<Bytes>>;
 /// A [`KeyResolver`] over a remote JWK Set (see the [module docs](self)).
 ///
 /// ```no_run
-/// use tower_jwt_auth::{JwksResolver, JwtAuthLayer};
+/// use tower_jwt_auth::{JwksOptions, JwksResolver, JwtAuthLayer, Validation};
 ///
 /// #[derive(Clone, serde::Deserialize)]
 /// struct Claims { sub: String }
 ///
-/// // OpenID Connect: discovery from the issuer, whose name becomes the required `iss`.
-/// let auth = JwtAuthLayer::<Claims, JwksResolver>::oidc("https://accounts.example.com")?;
+/// // OpenID Connect: discovery from the issuer. Its keys are bound to it: a token they verify
+/// // must carry that `iss`, whatever `Validation` the layer is given.
+/// let oidc = JwksResolver::oidc("https://accounts.example.com", JwksOptions::default())?;
+/// let auth = JwtAuthLayer::<Claims>::new(oidc)
+///     .validation(Validation::new().audience("orders-api")?);
 /// // Or a JWKS URL directly.
 /// let keys = JwksResolver::new("https://auth.example.com/.well-known/jwks.json")?;
 /// # let _ = (auth, keys);
@@ -365,6 +368,10 @@ impl JwksResolver {
     /// `/.well-known/oauth-authorization-server`), requiring the document's `issuer` to equal
     /// `issuer` exactly and its `jwks_uri` to be HTTPS. The document is refreshed daily; the last
     /// good one is kept on errors.
+    ///
+    /// Every key found is bound to `issuer` ([`VerifyingKey::with_issuer`]): tokens must carry
+    /// `iss` equal to `issuer`, whatever [`Validation`](crate::Validation) checks them, so a
+    /// later `.validation(..)` on the layer cannot drop the requirement.
     ///
     /// # Errors
     /// As [`new`](Self::new), for the issuer URL.
@@ -549,8 +556,21 @@ impl Inner {
         match result {
             Ok((set, ttl)) => {
                 tracing::debug!(target: "tower_jwt_auth::jwks", keys = set.len(), ttl_secs = ttl.as_secs(), "key set fetched");
+                let issuer = match &self.source {
+                    Source::Oidc { issuer, .. } => Some(issuer.as_str()),
+                    Source::Jwks(_) => None,
+                };
                 self.snapshot.store(Arc::new(Snapshot {
-                    keys: set.keys().cloned().map(Arc::new).collect(),
+                    keys: set
+                        .keys()
+                        .cloned()
+                        // Discovered keys verify that issuer's tokens only.
+                        .map(|key| match issuer {
+                            Some(issuer) => key.bound_to(issuer),
+                            None => key,
+                        })
+                        .map(Arc::new)
+                        .collect(),
                     fetched_at: Some((now, SystemTime::now())),
                     expires_at: Some(now + ttl),
                     too_old: AtomicBool::new(false),
@@ -775,26 +795,6 @@ impl KeyResolver for JwksResolver {
                 .cloned()
                 .ok_or(KeyError::unknown_key())
         }))
-    }
-}
-
-impl<T> JwtAuthLayer<T, JwksResolver> {
-    /// Authenticates tokens of an OpenID Connect issuer: keys through discovery (see
-    /// [`JwksResolver::oidc`]), `iss` required to equal `issuer`, default options otherwise.
-    ///
-    /// # Errors
-    /// [`ConfigError`] for an issuer URL that is not HTTPS.
-    pub fn oidc(issuer: &str) -> Result<Self, ConfigError> {
-        let resolver = JwksResolver::oidc(issuer, JwksOptions::default())?;
-        Ok(Self::new(resolver).validation(Validation::new().issuer(issuer)?))
-    }
-
-    /// Authenticates tokens signed by the keys of the JWK Set at `url`.
-    ///
-    /// # Errors
-    /// [`ConfigError`] for a URL that is not HTTPS.
-    pub fn jwks(url: &str) -> Result<Self, ConfigError> {
-        Ok(Self::new(JwksResolver::new(url)?))
     }
 }
 

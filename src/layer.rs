@@ -86,14 +86,27 @@ impl<T> JwtAuthLayer<T> {
     pub fn hs256(secret: impl AsRef<[u8]>) -> Result<Self, ConfigError> {
         Ok(Self::new(VerifyingKey::hs256(secret)?))
     }
-}
 
-impl<T, K: KeyResolver> JwtAuthLayer<T, K> {
     /// Tokens verified with keys from `resolver` (a [`VerifyingKey`], a
-    /// [`KeyRing`](crate::KeyRing), a [`resolver_fn`](crate::resolver_fn) or your own), under the
-    /// default [`Validation`] and the bearer [`TokenSource`].
-    pub fn new(resolver: K) -> Self {
-        Self {
+    /// [`KeyRing`](crate::KeyRing), a [`JwksResolver`](crate::JwksResolver), an
+    /// [`Either`](crate::Either) of two, a [`resolver_fn`](crate::resolver_fn) or your own),
+    /// under the default [`Validation`] and the bearer [`TokenSource`].
+    ///
+    /// The resolver's type is inferred from the argument: name only the claims type.
+    ///
+    /// ```
+    /// use tower_jwt_auth::{JwtAuthLayer, KeyRing, VerifyingKey};
+    ///
+    /// #[derive(Clone, serde::Deserialize)]
+    /// struct MyClaims { sub: String }
+    ///
+    /// let ring = KeyRing::new([VerifyingKey::hs256([7u8; 32])?.with_kid("2026-12")?])?;
+    /// let auth = JwtAuthLayer::<MyClaims>::new(ring);
+    /// # let _ = auth;
+    /// # Ok::<(), tower_jwt_auth::ConfigError>(())
+    /// ```
+    pub fn new<K: KeyResolver>(resolver: K) -> JwtAuthLayer<T, K> {
+        JwtAuthLayer {
             config: Arc::new(Config {
                 validation: Validation::new(),
                 resolver,

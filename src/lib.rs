@@ -69,6 +69,7 @@ mod algorithm;
 mod authorize;
 mod claims;
 pub mod dangerous;
+mod either;
 mod error;
 #[cfg(feature = "axum")]
 mod extract;
@@ -95,6 +96,7 @@ mod validation;
 pub use self::algorithm::{Algorithm, UnknownAlgorithm};
 pub use self::authorize::{RequireClaims, RequireClaimsLayer, Scopes};
 pub use self::claims::Claims;
+pub use self::either::{Either, EitherFuture};
 pub use self::error::{AuthError, AuthErrorKind, Claim, ConfigError, SignError};
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]

@@ -51,9 +51,9 @@ impl<S: fmt::Debug, T, K, R> fmt::Debug for JwtAuth<S, T, K, R> {
     }
 }
 
-impl<S, T, K: KeyResolver> JwtAuth<S, T, K> {
+impl<S, T> JwtAuth<S, T> {
     /// A layer verifying tokens with keys from `resolver`; see [`JwtAuthLayer::new`].
-    pub fn layer(resolver: K) -> JwtAuthLayer<T, K> {
+    pub fn layer<K: KeyResolver>(resolver: K) -> JwtAuthLayer<T, K> {
         JwtAuthLayer::new(resolver)
     }
 }

@@ -386,11 +386,22 @@ impl Validation {
         // Checked once here, so that members skipped by both passes are UTF-8 too (RFC 7519
         // §7.2), and so that serde_json does not check the strings it reads again.
         let payload = std::str::from_utf8(&payload).map_err(|_| AuthErrorKind::Malformed)?;
+        // A key bound to an issuer narrows the accepted issuers to that one, whatever this
+        // validation lists; a validation that lists others accepts nothing from that key.
+        let issuers: &[Box<str>] = match key.issuer_list() {
+            None => &self.issuers,
+            Some(bound)
+                if self.issuers.is_empty() || self.issuers.iter().any(|i| Some(&**i) == key.issuer()) =>
+            {
+                bound
+            }
+            Some(_) => return Err(AuthErrorKind::InvalidIssuer),
+        };
         // One pass: `T` is deserialized while the registered claims are observed on the way.
         let capture_ids = self.revocations_in_force();
-        match tap::deserialize::<T>(payload, &self.issuers, &self.audiences, capture_ids) {
+        match tap::deserialize::<T>(payload, issuers, &self.audiences, capture_ids) {
             Ok((claims, Some((observed, ids)))) => {
-                self.check_claims(&observed)?;
+                self.check_claims(&observed, issuers)?;
                 self.check_current()?;
                 if let Some(ids) = ids {
                     self.check_revoked_ids(&ids, observed.iat)?;
@@ -400,13 +411,13 @@ impl Validation {
             // `T` read the payload in a way the observation could not follow, or failed: the
             // separate pass decides (and tells a claim error from a mismatch with `T`).
             Ok((claims, None)) => {
-                self.check_claims(&self.observe(payload)?)?;
+                self.check_claims(&self.observe(payload, issuers)?, issuers)?;
                 self.check_current()?;
                 self.check_revoked(payload)?;
                 Ok(claims)
             }
             Err(_) => {
-                self.check_claims(&self.observe(payload)?)?;
+                self.check_claims(&self.observe(payload, issuers)?, issuers)?;
                 Err(AuthErrorKind::InvalidClaims)
             }
         }
@@ -461,16 +472,16 @@ impl Validation {
         Ok(())
     }
 
-    fn observe(&self, payload: &str) -> Result<Observed, AuthErrorKind> {
+    fn observe(&self, payload: &str, issuers: &[Box<str>]) -> Result<Observed, AuthErrorKind> {
         ObservedSeed {
-            issuers: &self.issuers,
+            issuers,
             audiences: &self.audiences,
         }
         .read(payload)
         .map_err(|_| AuthErrorKind::Malformed)
     }
 
-    fn check_claims(&self, o: &Observed) -> Result<(), AuthErrorKind> {
+    fn check_claims(&self, o: &Observed, issuers: &[Box<str>]) -> Result<(), AuthErrorKind> {
         use AuthErrorKind as K;
         // Seconds as f64: exact for any realistic time, and sums never overflow or panic.
         let now = self.now() as f64;
@@ -493,7 +504,7 @@ impl Validation {
             (Num::Absent, Some(_)) => return Err(K::MissingClaim(Claim::Iat)),
             _ => {}
         }
-        match (o.iss, self.issuers.is_empty()) {
+        match (o.iss, issuers.is_empty()) {
             (Match::WrongType, _) => return Err(K::InvalidClaimType(Claim::Iss)),
             (Match::Absent, false) => return Err(K::MissingClaim(Claim::Iss)),
             (Match::Unmatched, false) => return Err(K::InvalidIssuer),

@@ -392,7 +392,7 @@ async fn the_layer_answers_200_401_and_503_with_a_remote_set() {
     let a = key_a();
     let server = endpoint(Behaviour::Status(500), None).await;
     let resolver = JwksResolver::with_options(&server.url, fast_options()).unwrap();
-    let layer = JwtAuthLayer::<Claims, JwksResolver>::new(resolver);
+    let layer = JwtAuthLayer::<Claims>::new(resolver);
     let app = tower::ServiceBuilder::new()
         .layer(layer)
         .service_fn(|_req: Request<String>| async { Ok::<_, Infallible>(Response::new(String::from("ok"))) });

@@ -49,6 +49,8 @@ const MAX_KID_LEN: usize = 256;
 pub struct VerifyingKey {
     alg: Algorithm,
     kid: Option<Box<str>>,
+    /// The one issuer whose tokens this key may verify (a key discovered for an issuer).
+    issuer: Option<Box<str>>,
     material: Material,
 }
 
@@ -94,12 +96,18 @@ impl VerifyingKey {
         Ok(Self {
             alg,
             kid: None,
+            issuer: None,
             material: Material::Hmac(HmacKey::new(alg, secret.as_ref())?),
         })
     }
 
     pub(crate) fn from_parts(alg: Algorithm, kid: Option<Box<str>>, material: Material) -> Self {
-        Self { alg, kid, material }
+        Self {
+            alg,
+            kid,
+            issuer: None,
+            material,
+        }
     }
 
     /// A public key from PEM (`PUBLIC KEY`, `RSA PUBLIC KEY` or `CERTIFICATE`) or DER
@@ -123,6 +131,7 @@ impl VerifyingKey {
         Ok(Self {
             alg,
             kid: None,
+            issuer: None,
             material: Material::Public(public::PublicKey::new(alg, parts)?),
         })
     }
@@ -142,6 +151,7 @@ impl VerifyingKey {
             Material::Public(key) => {
                 let mut rebound = Self::public(alg, key.parts().clone())?;
                 rebound.kid = self.kid;
+                rebound.issuer = self.issuer;
                 Ok(rebound)
             }
         }
@@ -163,6 +173,52 @@ impl VerifyingKey {
     pub fn with_kid(mut self, kid: impl Into<String>) -> Result<Self, ConfigError> {
         self.kid = Some(check_kid(kid.into())?);
         Ok(self)
+    }
+
+    /// Binds the key to one issuer: a token it verifies must carry `iss` equal to `issuer`,
+    /// whatever [`Validation`](crate::Validation) it is checked under. Keys a
+    /// [`JwksResolver::oidc`](crate::JwksResolver::oidc) discovers are bound to their issuer, so
+    /// that a key set serving several tenants never lets one tenant's token pass as another's.
+    ///
+    /// ```
+    /// use tower_jwt_auth::{AuthErrorKind, SigningKey, Validation};
+    ///
+    /// let signing = SigningKey::hs256([3u8; 32])?;
+    /// let key = signing.verifying_key().with_issuer("https://tenant-a.example.com")?;
+    /// let exp = tower_jwt_auth::NumericDate::now().as_secs() + 60;
+    /// let other = signing.sign(&serde_json::json!({"iss": "https://tenant-b.example.com", "exp": exp}))?;
+    /// let err = Validation::new().verify::<serde_json::Value>(&other, &key).unwrap_err();
+    /// assert_eq!(err.kind(), AuthErrorKind::InvalidIssuer);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ConfigError::EmptyValue`] for an empty issuer.
+    pub fn with_issuer(mut self, issuer: impl Into<String>) -> Result<Self, ConfigError> {
+        let issuer = issuer.into();
+        if issuer.is_empty() {
+            return Err(ConfigError::EmptyValue("issuer"));
+        }
+        self.issuer = Some(issuer.into_boxed_str());
+        Ok(self)
+    }
+
+    /// [`with_issuer`](Self::with_issuer) for an issuer already known to be non-empty.
+    #[cfg(feature = "jwks")]
+    pub(crate) fn bound_to(mut self, issuer: &str) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// The issuer this key is bound to, if any (see [`with_issuer`](Self::with_issuer)).
+    #[must_use]
+    pub fn issuer(&self) -> Option<&str> {
+        self.issuer.as_deref()
+    }
+
+    /// The bound issuer as a one-element list, the shape the claims reader matches against.
+    pub(crate) fn issuer_list(&self) -> Option<&[Box<str>]> {
+        self.issuer.as_ref().map(std::slice::from_ref)
     }
 
     #[cfg(feature = "aws-lc")]
@@ -205,6 +261,7 @@ impl fmt::Debug for VerifyingKey {
         f.debug_struct("VerifyingKey")
             .field("alg", &self.alg)
             .field("kid", &self.kid)
+            .field("issuer", &self.issuer)
             .field("material", &"<redacted>")
             .finish()
     }
@@ -325,6 +382,23 @@ impl KeyResolver for VerifyingKey {
             (Some(asked), Some(mine)) if asked != mine => Err(KeyError::unknown_key()),
             _ => Ok(KeyRef::Borrowed(self)),
         })
+    }
+}
+
+/// A resolver chosen at run time: either side's answer.
+impl<A: KeyResolver, B: KeyResolver> KeyResolver for crate::Either<A, B> {
+    type Future = crate::either::EitherFuture<A::Future, B::Future>;
+    fn resolve(&self, query: &KeyQuery<'_>) -> Resolution<'_, Self::Future> {
+        match self {
+            Self::Left(a) => match a.resolve(query) {
+                Resolution::Ready(key) => Resolution::Ready(key),
+                Resolution::Pending(f) => Resolution::Pending(crate::either::EitherFuture::left(f)),
+            },
+            Self::Right(b) => match b.resolve(query) {
+                Resolution::Ready(key) => Resolution::Ready(key),
+                Resolution::Pending(f) => Resolution::Pending(crate::either::EitherFuture::right(f)),
+            },
+        }
     }
 }
 
