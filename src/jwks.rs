@@ -34,9 +34,10 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
-use crate::jwk::DocumentError;
+use crate::key::jwk::DocumentError;
+use crate::key::snapshot::{CachedKey, Snapshot};
 use crate::key::{KeyError, KeyQuery, KeyRef, KeyResolver, Resolution};
-use crate::{Algorithm, ConfigError, KeySet, VerifyingKey};
+use crate::{ConfigError, KeySet, VerifyingKey};
 
 /// Settings of a [`JwksResolver`]; every field has the documented default.
 #[derive(Clone, Debug)]
@@ -234,68 +235,6 @@ struct FetchState {
     last_error: Option<(FetchError, SystemTime)>,
 }
 
-struct Snapshot {
-    keys: Vec<Arc<VerifyingKey>>,
-    fetched_at: Option<(Instant, SystemTime)>,
-    expires_at: Option<Instant>,
-    /// Set by the background task once the set is older than `max_stale`, so that the fast
-    /// path reads a flag instead of the clock.
-    too_old: AtomicBool,
-}
-
-impl Snapshot {
-    fn stale_deadline(&self, max_stale: Duration) -> Option<Instant> {
-        self.fetched_at.map(|(at, _)| at + max_stale)
-    }
-}
-
-impl Snapshot {
-    fn position(&self, alg: Algorithm, kid: Option<&str>) -> Option<usize> {
-        crate::jwk::select(&self.keys, alg, kid)
-    }
-
-    fn find(&self, alg: Algorithm, kid: Option<&str>) -> Option<&Arc<VerifyingKey>> {
-        self.position(alg, kid).and_then(|i| self.keys.get(i))
-    }
-}
-
-/// A key of a [`JwksResolver`]'s snapshot (see [`KeyRef::Cached`]): an `arc-swap` guard, which
-/// keeps the snapshot alive without a shared reference-count update on its fast path.
-pub struct CachedKey {
-    guard: arc_swap::Guard<Arc<Snapshot>>,
-    index: usize,
-}
-
-impl CachedKey {
-    fn key(&self) -> &VerifyingKey {
-        // `index` was found in this very snapshot, which never changes: it is in bounds.
-        #[allow(clippy::indexing_slicing)]
-        &self.guard.keys[self.index]
-    }
-}
-
-impl std::ops::Deref for CachedKey {
-    type Target = VerifyingKey;
-    fn deref(&self) -> &VerifyingKey {
-        self.key()
-    }
-}
-
-impl Clone for CachedKey {
-    fn clone(&self) -> Self {
-        Self {
-            guard: arc_swap::Guard::from_inner(Arc::clone(&self.guard)),
-            index: self.index,
-        }
-    }
-}
-
-impl fmt::Debug for CachedKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("CachedKey").field(self.key()).finish()
-    }
-}
-
 fn check_url(url: &str) -> Result<Uri, ConfigError> {
     let uri: Uri = url.parse().map_err(|_| ConfigError::InvalidKey("not a URL"))?;
     let host = uri.host().unwrap_or("");
@@ -396,12 +335,7 @@ impl JwksResolver {
                 client: client(&options)?,
                 source,
                 options,
-                snapshot: ArcSwap::from_pointee(Snapshot {
-                    keys: Vec::new(),
-                    fetched_at: None,
-                    expires_at: None,
-                    too_old: AtomicBool::new(false),
-                }),
+                snapshot: ArcSwap::from_pointee(Snapshot::empty()),
                 fetch_lock: tokio::sync::Mutex::new(()),
                 state: Mutex::new(FetchState::default()),
                 refresher: AtomicBool::new(false),
@@ -737,10 +671,9 @@ impl KeyResolver for JwksResolver {
                     .is_some_and(|deadline| Instant::now() < deadline));
         if usable {
             if let Some(index) = snapshot.position(query.alg(), query.kid()) {
-                return Resolution::Ready(Ok(KeyRef::Cached(CachedKey {
-                    guard: snapshot,
-                    index,
-                })));
+                if let Some(key) = CachedKey::new(snapshot, index) {
+                    return Resolution::Ready(Ok(KeyRef::cached(key)));
+                }
             }
         }
         // The slow path: an unknown key, or no usable set.

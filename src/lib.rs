@@ -74,7 +74,6 @@ mod error;
 #[cfg(feature = "axum")]
 mod extract;
 mod future;
-mod jwk;
 #[cfg(feature = "jwks")]
 #[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
 pub mod jwks;
@@ -90,6 +89,7 @@ mod service;
 #[cfg_attr(docsrs, doc(cfg(feature = "sessions")))]
 pub mod session;
 mod source;
+mod time;
 mod token;
 mod validation;
 
@@ -102,12 +102,11 @@ pub use self::error::{AuthError, AuthErrorKind, Claim, ConfigError, SignError};
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use self::extract::MissingClaims;
 pub use self::future::ResponseFuture;
-pub use self::jwk::{Jwk, JwkSet, KeySet, SkippedKey};
 #[cfg(feature = "jwks")]
 pub use self::jwks::{JwksOptions, JwksResolver};
 pub use self::key::{
-    resolver_fn, FnResolver, KeyError, KeyErrorKind, KeyQuery, KeyRef, KeyResolver, KeyRing, NeverPending,
-    Resolution, SigningKey, VerifyingKey,
+    resolver_fn, FnResolver, Jwk, JwkSet, KeyError, KeyErrorKind, KeyQuery, KeyRef, KeyResolver, KeyRing,
+    KeySet, NeverPending, Resolution, SigningKey, SkippedKey, VerifyingKey,
 };
 pub use self::layer::JwtAuthLayer;
 #[cfg(feature = "aws-lc")]
@@ -119,7 +118,6 @@ pub use self::rejection::{DefaultRejection, RejectionResponse};
 pub use self::revocation::{RevocationError, Revocations};
 pub use self::service::JwtAuth;
 pub use self::source::TokenSource;
+pub use self::time::{Clock, SystemClock};
 pub use self::token::claims::{Audience, NumericDate, RegisteredClaims};
-pub use self::validation::{
-    Clock, SystemClock, Validation, Verification, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LEN,
-};
+pub use self::validation::{Validation, Verification, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LEN};

@@ -3,11 +3,12 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
 use crate::key::{KeyResolver, Resolution, VerifyingKey};
+use crate::time::{system_now, Clock};
 use crate::token::claims::{Match, Num, Observed, ObservedSeed};
 use crate::token::header::Header;
 use crate::token::{self, tap, Compact};
@@ -22,36 +23,6 @@ pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
 const HEADER_STACK: usize = 512;
 /// Decoded payloads up to this size stay on the stack.
 const PAYLOAD_STACK: usize = 1024;
-
-/// A source of the current time, in seconds since the Unix epoch. Inject one to pin time in
-/// tests; closures `Fn() -> u64` are clocks.
-pub trait Clock: Send + Sync {
-    /// Seconds since the Unix epoch.
-    fn now(&self) -> u64;
-}
-
-impl<F: Fn() -> u64 + Send + Sync> Clock for F {
-    fn now(&self) -> u64 {
-        self()
-    }
-}
-
-/// The system clock (the default).
-#[derive(Clone, Copy, Debug, Default)]
-#[non_exhaustive]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> u64 {
-        system_now()
-    }
-}
-
-pub(crate) fn system_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
 
 /// The rules a token's header and claims must satisfy, strict by default.
 ///

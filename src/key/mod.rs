@@ -15,9 +15,12 @@
 #[cfg(feature = "aws-lc")]
 pub(crate) mod der;
 mod hmac;
+pub(crate) mod jwk;
 #[cfg(feature = "aws-lc")]
 pub(crate) mod public;
 mod signing;
+#[cfg(feature = "jwks")]
+pub(crate) mod snapshot;
 
 use std::fmt;
 use std::future::Future;
@@ -27,6 +30,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 pub(crate) use self::hmac::HmacKey;
+pub use self::jwk::{Jwk, JwkSet, KeySet, SkippedKey};
 pub use self::signing::SigningKey;
 use crate::{Algorithm, AuthErrorKind, ConfigError};
 
@@ -300,27 +304,65 @@ impl<'a> KeyQuery<'a> {
 
 /// A resolved key: borrowed from the resolver (no reference counting on the fast path) or
 /// shared.
+///
+/// ```
+/// use std::sync::Arc;
+/// use tower_jwt_auth::{KeyRef, VerifyingKey};
+///
+/// let key = VerifyingKey::hs256([5u8; 32])?;
+/// assert_eq!(KeyRef::borrowed(&key).algorithm(), key.algorithm());
+/// let shared = KeyRef::shared(Arc::new(key.clone()));
+/// assert_eq!(shared.kid(), None);
+/// # Ok::<(), tower_jwt_auth::ConfigError>(())
+/// ```
 #[derive(Clone, Debug)]
-#[non_exhaustive]
-pub enum KeyRef<'r> {
-    /// A key the resolver owns.
+pub struct KeyRef<'r> {
+    held: Held<'r>,
+}
+
+#[derive(Clone, Debug)]
+enum Held<'r> {
     Borrowed(&'r VerifyingKey),
-    /// A key shared with others (a closure's answer).
     Shared(Arc<VerifyingKey>),
-    /// A key of a [`JwksResolver`](crate::JwksResolver)'s current snapshot, held without
-    /// touching any reference count shared between threads.
+    /// A key of a fetched set's current snapshot, held without touching any reference count
+    /// shared between threads.
     #[cfg(feature = "jwks")]
-    Cached(crate::jwks::CachedKey),
+    Cached(snapshot::CachedKey),
+}
+
+impl<'r> KeyRef<'r> {
+    /// A key the resolver owns.
+    #[must_use]
+    pub const fn borrowed(key: &'r VerifyingKey) -> Self {
+        Self {
+            held: Held::Borrowed(key),
+        }
+    }
+
+    /// A key shared with others (a closure's answer).
+    #[must_use]
+    pub const fn shared(key: Arc<VerifyingKey>) -> Self {
+        Self {
+            held: Held::Shared(key),
+        }
+    }
+
+    #[cfg(feature = "jwks")]
+    pub(crate) const fn cached(key: snapshot::CachedKey) -> Self {
+        Self {
+            held: Held::Cached(key),
+        }
+    }
 }
 
 impl Deref for KeyRef<'_> {
     type Target = VerifyingKey;
     fn deref(&self) -> &VerifyingKey {
-        match self {
-            Self::Borrowed(k) => k,
-            Self::Shared(k) => k,
+        match &self.held {
+            Held::Borrowed(k) => k,
+            Held::Shared(k) => k,
             #[cfg(feature = "jwks")]
-            Self::Cached(k) => k,
+            Held::Cached(k) => k,
         }
     }
 }
@@ -351,8 +393,8 @@ pub enum Resolution<'r, F> {
 ///     type Future = NeverPending;
 ///     fn resolve(&self, query: &KeyQuery<'_>) -> Resolution<'_, NeverPending> {
 ///         Resolution::Ready(match query.kid() {
-///             Some(kid) if kid.starts_with("a:") => Ok(KeyRef::Borrowed(&self.a)),
-///             Some(kid) if kid.starts_with("b:") => Ok(KeyRef::Borrowed(&self.b)),
+///             Some(kid) if kid.starts_with("a:") => Ok(KeyRef::borrowed(&self.a)),
+///             Some(kid) if kid.starts_with("b:") => Ok(KeyRef::borrowed(&self.b)),
 ///             _ => Err(KeyError::unknown_key()),
 ///         })
 ///     }
@@ -380,7 +422,7 @@ impl KeyResolver for VerifyingKey {
     fn resolve(&self, query: &KeyQuery<'_>) -> Resolution<'_, NeverPending> {
         Resolution::Ready(match (query.kid(), self.kid()) {
             (Some(asked), Some(mine)) if asked != mine => Err(KeyError::unknown_key()),
-            _ => Ok(KeyRef::Borrowed(self)),
+            _ => Ok(KeyRef::borrowed(self)),
         })
     }
 }
@@ -557,7 +599,7 @@ impl KeyResolver for KeyRing {
             Some(kid) => self.keys.iter().find(|k| k.kid() == Some(kid)),
             None => self.default.and_then(|i| self.keys.get(i)),
         };
-        Resolution::Ready(found.map(KeyRef::Borrowed).ok_or(KeyError::unknown_key()))
+        Resolution::Ready(found.map(KeyRef::borrowed).ok_or(KeyError::unknown_key()))
     }
 }
 
@@ -598,7 +640,7 @@ where
 {
     type Future = NeverPending;
     fn resolve(&self, query: &KeyQuery<'_>) -> Resolution<'_, NeverPending> {
-        Resolution::Ready((self.0)(query).map(KeyRef::Shared))
+        Resolution::Ready((self.0)(query).map(KeyRef::shared))
     }
 }
 

@@ -102,7 +102,7 @@ impl SigningKey {
         };
         let (private, parts, alg) = super::public::PrivateKey::from_pkcs8(der)?;
         let verifying = VerifyingKey::public(alg, parts)?;
-        let kid = crate::jwk::thumbprint_of(&verifying).map(String::into_boxed_str);
+        let kid = super::jwk::thumbprint_of(&verifying).map(String::into_boxed_str);
         let verifying = VerifyingKey::from_parts(alg, kid.clone(), verifying.material_clone());
         let material = SignMaterial::Private(std::sync::Arc::new(private), verifying);
         Ok(Self::build(alg, kid, "JWT".into(), material))

@@ -252,7 +252,7 @@ impl NumericDate {
     /// The current time, from the system clock.
     #[must_use]
     pub fn now() -> Self {
-        Self(i64::try_from(crate::validation::system_now()).unwrap_or(i64::MAX))
+        Self(i64::try_from(crate::time::system_now()).unwrap_or(i64::MAX))
     }
 }
 

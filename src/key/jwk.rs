@@ -482,7 +482,7 @@ pub(crate) fn select<K: std::borrow::Borrow<VerifyingKey>>(
 impl KeyResolver for KeySet {
     type Future = NeverPending;
     fn resolve(&self, query: &KeyQuery<'_>) -> Resolution<'_, NeverPending> {
-        Resolution::Ready(self.find(query.alg(), query.kid()).map(KeyRef::Borrowed))
+        Resolution::Ready(self.find(query.alg(), query.kid()).map(KeyRef::borrowed))
     }
 }
 
