@@ -7,12 +7,16 @@ use std::sync::Arc;
 use tower_layer::Layer;
 
 use crate::rejection::Challenges;
-use crate::{ConfigError, DefaultRejection, JwtAuth, KeyResolver, TokenSource, Validation, VerifyingKey};
+use crate::{
+    ConfigError, DefaultRejection, JwtAuth, KeyResolver, TokenCheck, TokenSource, Validation, VerifyingKey,
+};
 
 /// Everything a [`JwtAuth`] service shares with its clones.
 #[derive(Clone)]
 pub(crate) struct Config<K> {
     pub(crate) validation: Validation,
+    /// Checks added to the layer itself: kept whatever [`JwtAuthLayer::validation`] is given.
+    pub(crate) pinned: Vec<Arc<dyn TokenCheck>>,
     pub(crate) resolver: K,
     pub(crate) source: TokenSource,
     pub(crate) optional: bool,
@@ -109,6 +113,7 @@ impl<T> JwtAuthLayer<T> {
         JwtAuthLayer {
             config: Arc::new(Config {
                 validation: Validation::new(),
+                pinned: Vec::new(),
                 resolver,
                 source: TokenSource::bearer(),
                 optional: false,
@@ -127,8 +132,45 @@ impl<T, K: Clone, R> JwtAuthLayer<T, K, R> {
 
     /// The rules tokens must satisfy (issuer, audience, leeway, sizes...). Default:
     /// [`Validation::new`].
+    ///
+    /// Replaces the rules set before, except what the layer pins: the checks added with
+    /// [`check`](Self::check) (and so [`sessions`](Self::sessions)' revocations) stay, and an
+    /// issuer the key source is bound to ([`VerifyingKey::with_issuer`], every key of
+    /// [`JwksResolver::oidc`](crate::JwksResolver::oidc)) holds whatever `validation` says.
     pub fn validation(mut self, validation: Validation) -> Self {
-        self.config_mut().validation = validation;
+        let config = self.config_mut();
+        config.validation = validation.with_checks(&config.pinned);
+        self
+    }
+
+    /// Adds `check` ([`TokenCheck`]) to every token this layer verifies, after the signature
+    /// and the claims; no later [`validation`](Self::validation) drops it.
+    ///
+    /// ```
+    /// use tower_jwt_auth::{AuthErrorKind, JwtAuthLayer, TokenIds, Validation};
+    ///
+    /// #[derive(Clone, serde::Deserialize)]
+    /// struct MyClaims { sub: String }
+    ///
+    /// let no_mallory = |ids: &TokenIds<'_>| match ids.sub() {
+    ///     Some("mallory") => Err(AuthErrorKind::Revoked),
+    ///     _ => Ok(()),
+    /// };
+    /// let auth = JwtAuthLayer::<MyClaims>::hs256([8u8; 32])?
+    ///     .check(no_mallory)
+    ///     // Still checked: `validation` keeps the layer's checks.
+    ///     .validation(Validation::new().audience("orders-api")?);
+    /// # let _ = auth;
+    /// # Ok::<(), tower_jwt_auth::ConfigError>(())
+    /// ```
+    pub fn check(mut self, check: impl TokenCheck) -> Self {
+        let check: Arc<dyn TokenCheck> = Arc::new(check);
+        let config = self.config_mut();
+        config.validation = config
+            .validation
+            .clone()
+            .with_checks(std::slice::from_ref(&check));
+        config.pinned.push(check);
         self
     }
 
@@ -161,6 +203,7 @@ impl<T, K: Clone, R> JwtAuthLayer<T, K, R> {
         JwtAuthLayer {
             config: Arc::new(Config {
                 validation: config.validation,
+                pinned: config.pinned,
                 resolver,
                 source: config.source,
                 optional: config.optional,

@@ -120,4 +120,6 @@ pub use self::service::JwtAuth;
 pub use self::source::TokenSource;
 pub use self::time::{Clock, SystemClock};
 pub use self::token::claims::{Audience, NumericDate, RegisteredClaims};
-pub use self::validation::{Validation, Verification, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LEN};
+pub use self::validation::{
+    TokenCheck, TokenIds, Validation, Verification, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LEN,
+};

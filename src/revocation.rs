@@ -16,7 +16,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use arc_swap::ArcSwap;
-use serde::Deserialize;
+
+use crate::{AuthErrorKind, TokenCheck, TokenIds, Validation};
 
 /// Why the list refused to record a revocation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -309,41 +310,32 @@ impl Revocations {
                 .cutoff(sub)
                 .is_some_and(|cutoff| iat.map_or(true, |issued| issued <= cutoff))
     }
+}
 
-    /// The check of the verification path: reads the identifying claims only when the list is
-    /// not empty.
-    pub(crate) fn check(&self, payload: &str) -> Result<(), crate::AuthErrorKind> {
-        if self.is_empty() {
-            return Ok(());
+/// The list is a [`TokenCheck`]: give it to [`Validation::check`] or, better,
+/// [`JwtAuthLayer::check`](crate::JwtAuthLayer::check). A list known to be out of date refuses
+/// with 503 ([`AuthErrorKind::RevocationsUnavailable`]); an empty one asks for no identifiers.
+impl TokenCheck for Revocations {
+    fn needs_ids(&self) -> bool {
+        !self.is_empty()
+    }
+
+    fn check(&self, ids: &TokenIds<'_>) -> Result<(), AuthErrorKind> {
+        if self.is_stale() {
+            return Err(AuthErrorKind::RevocationsUnavailable);
         }
-        #[derive(Deserialize)]
-        struct Ids<'a> {
-            #[serde(borrow, default)]
-            jti: Option<std::borrow::Cow<'a, str>>,
-            #[serde(borrow, default)]
-            sid: Option<std::borrow::Cow<'a, str>>,
-            #[serde(borrow, default)]
-            sub: Option<std::borrow::Cow<'a, str>>,
-            #[serde(default)]
-            iat: Option<f64>,
+        if self.is_revoked(ids.jti(), ids.sid(), ids.sub(), ids.iat()) {
+            return Err(AuthErrorKind::Revoked);
         }
-        // The claims were validated already; identifiers of another type identify nothing.
-        let ids: Ids<'_> = serde_json::from_str(payload).unwrap_or(Ids {
-            jti: None,
-            sid: None,
-            sub: None,
-            iat: None,
-        });
-        if self.is_revoked(
-            ids.jti.as_deref(),
-            ids.sid.as_deref(),
-            ids.sub.as_deref(),
-            ids.iat,
-        ) {
-            Err(crate::AuthErrorKind::Revoked)
-        } else {
-            Ok(())
-        }
+        Ok(())
+    }
+}
+
+impl Validation {
+    /// Refuses tokens on `list`: the same as [`check(list)`](Validation::check).
+    #[must_use]
+    pub fn revocations(self, list: Revocations) -> Self {
+        self.check(list)
     }
 }
 

@@ -45,6 +45,15 @@ fn token(key: &SigningKey) -> String {
     .unwrap()
 }
 
+/// A token with `iss` (or none).
+fn token_from(key: &SigningKey, iss: Option<&str>) -> String {
+    let mut claims = serde_json::json!({"sub": "alice", "exp": NumericDate::now().as_secs() + 600});
+    if let Some(iss) = iss {
+        claims["iss"] = iss.into();
+    }
+    key.sign(&claims).unwrap()
+}
+
 fn jwks(keys: &[&SigningKey]) -> String {
     let publish: PublishJwks = PublishJwks::new(keys.iter().map(|k| k.verifying_key()), 300).unwrap();
     publish.document().to_owned()
@@ -376,7 +385,19 @@ async fn oidc_discovery_finds_the_keys_and_checks_the_issuer() {
     let server = endpoint(Behaviour::Json(jwks(&[&a])), None).await;
     let resolver = JwksResolver::oidc(&server.base, fast_options()).unwrap();
     assert_eq!(resolver.issuer(), Some(server.base.as_str()));
-    assert!(verify(&resolver, &token(&a)).await.is_ok());
+    assert!(verify(&resolver, &token_from(&a, Some(&server.base)))
+        .await
+        .is_ok());
+    // Discovered keys are bound to their issuer: `iss` is required and must be it, even under a
+    // `Validation` that names no issuer.
+    assert_eq!(
+        verify(&resolver, &token(&a)).await,
+        Err(AuthErrorKind::MissingClaim(tower_jwt_auth::Claim::Iss))
+    );
+    assert_eq!(
+        verify(&resolver, &token_from(&a, Some("https://other-tenant.example"))).await,
+        Err(AuthErrorKind::InvalidIssuer)
+    );
 
     let liar = endpoint(Behaviour::Json(jwks(&[&a])), Some("https://evil.example")).await;
     let resolver = JwksResolver::oidc(&liar.base, fast_options()).unwrap();
@@ -415,6 +436,48 @@ async fn the_layer_answers_200_401_and_503_with_a_remote_set() {
     assert_eq!(call(Some(token(&a))).await.status(), StatusCode::OK);
     let stranger = token(&key_b().with_kid("stranger").unwrap());
     assert_eq!(call(Some(stranger)).await.status(), StatusCode::UNAUTHORIZED);
+}
+
+/// Defect: `oidc(issuer)` then `.validation(Validation::new().audience(..))` used to drop the
+/// issuer rule, so another tenant's token signed by the same multi-tenant key set passed.
+#[tokio::test]
+async fn a_later_validation_cannot_drop_the_issuer_of_an_oidc_key_set() {
+    let a = key_a();
+    let server = endpoint(Behaviour::Json(jwks(&[&a])), None).await;
+    let resolver = JwksResolver::oidc(&server.base, fast_options()).unwrap();
+    let layer =
+        JwtAuthLayer::<Claims>::new(resolver).validation(Validation::new().audience("orders").unwrap());
+    let app = tower::ServiceBuilder::new()
+        .layer(layer)
+        .service_fn(|_req: Request<String>| async { Ok::<_, Infallible>(Response::new(String::from("ok"))) });
+    let call = |claims: serde_json::Value| {
+        let app = app.clone();
+        let token = a.sign(&claims).unwrap();
+        async move {
+            let req = Request::builder()
+                .uri("/")
+                .header("authorization", format!("Bearer {token}"))
+                .body(String::new())
+                .unwrap();
+            app.oneshot(req).await.unwrap()
+        }
+    };
+    let exp = NumericDate::now().as_secs() + 600;
+    let ours =
+        call(serde_json::json!({"sub": "alice", "iss": server.base, "aud": "orders", "exp": exp})).await;
+    assert_eq!(ours.status(), StatusCode::OK);
+    let other_tenant = call(
+        serde_json::json!({"sub": "alice", "iss": "https://tenant-b.example", "aud": "orders", "exp": exp}),
+    )
+    .await;
+    assert_eq!(other_tenant.status(), StatusCode::UNAUTHORIZED);
+    let challenge = other_tenant.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(challenge.contains(r#"error="invalid_token""#), "{challenge}");
+    let no_issuer = call(serde_json::json!({"sub": "alice", "aud": "orders", "exp": exp})).await;
+    assert_eq!(no_issuer.status(), StatusCode::UNAUTHORIZED);
 }
 
 #[test]

@@ -24,6 +24,7 @@
 //! This module holds the session logic and an in-memory store; shared stores (Redis, feature
 //! `redis`) plug in through [`SessionStore`].
 
+mod layer;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis_store;

@@ -1,6 +1,7 @@
 //! Registered claims (RFC 7519 §4.1): the zero-allocation reader used for validation, and the
 //! public [`RegisteredClaims`] type applications can flatten into their own claims.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -37,16 +38,33 @@ pub(crate) struct Observed {
     pub(crate) sub: Match,
 }
 
+/// The identifying claims captured for the checks after validation (only when asked for): the
+/// string values of `jti`, `sid` and `sub`.
+#[derive(Debug, Default)]
+pub(crate) struct Ids<'p> {
+    pub(crate) jti: Option<Cow<'p, str>>,
+    pub(crate) sid: Option<Cow<'p, str>>,
+    pub(crate) sub: Option<Cow<'p, str>>,
+}
+
 /// Reads the registered claims of a payload object, refusing duplicate members, checking `iss`
-/// and `aud` against the configured values as they stream past.
+/// and `aud` against the configured values as they stream past, and with `capture_ids` keeping
+/// the identifiers.
 pub(crate) struct ObservedSeed<'c> {
     pub(crate) issuers: &'c [Box<str>],
     pub(crate) audiences: &'c [Box<str>],
+    pub(crate) capture_ids: bool,
 }
 
 impl ObservedSeed<'_> {
     /// Reads a payload already checked to be UTF-8.
+    #[cfg(test)]
     pub(crate) fn read(self, payload: &str) -> Result<Observed, serde_json::Error> {
+        self.read_ids(payload).map(|(observed, _)| observed)
+    }
+
+    /// Reads a payload already checked to be UTF-8, with the identifiers when asked for.
+    pub(crate) fn read_ids(self, payload: &str) -> Result<(Observed, Option<Ids<'_>>), serde_json::Error> {
         let mut de = serde_json::Deserializer::from_str(payload);
         let observed = self.deserialize(&mut de)?;
         de.end()?;
@@ -55,21 +73,22 @@ impl ObservedSeed<'_> {
 }
 
 impl<'de> DeserializeSeed<'de> for ObservedSeed<'_> {
-    type Value = Observed;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Observed, D::Error> {
+    type Value = (Observed, Option<Ids<'de>>);
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_map(self)
     }
 }
 
 impl<'de> Visitor<'de> for ObservedSeed<'_> {
-    type Value = Observed;
+    type Value = (Observed, Option<Ids<'de>>);
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JWT claims object")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Observed, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut seen = SeenKeys::new();
+        let mut ids = self.capture_ids.then(Ids::default);
         let mut o = Observed {
             exp: Num::Absent,
             nbf: Num::Absent,
@@ -93,8 +112,24 @@ impl<'de> Visitor<'de> for ObservedSeed<'_> {
                 "aud" => o.aud = map.next_value_seed(AudSeed(self.audiences))?,
                 "sub" => {
                     o.sub = match map.next_value::<MaybeText<'de>>()? {
-                        MaybeText::Text(_) => Match::Matched,
+                        MaybeText::Text(sub) => {
+                            if let Some(ids) = &mut ids {
+                                ids.sub = Some(sub);
+                            }
+                            Match::Matched
+                        }
                         MaybeText::WrongType => Match::WrongType,
+                    }
+                }
+                "jti" | "sid" if ids.is_some() => {
+                    if let (MaybeText::Text(value), Some(ids)) =
+                        (map.next_value::<MaybeText<'de>>()?, &mut ids)
+                    {
+                        if key == "jti" {
+                            ids.jti = Some(value);
+                        } else {
+                            ids.sid = Some(value);
+                        }
                     }
                 }
                 _ => {
@@ -105,7 +140,7 @@ impl<'de> Visitor<'de> for ObservedSeed<'_> {
                 return Err(de::Error::custom("duplicate claim"));
             }
         }
-        Ok(o)
+        Ok((o, ids))
     }
 }
 
@@ -413,6 +448,7 @@ mod tests {
         ObservedSeed {
             issuers: &issuers,
             audiences: &audiences,
+            capture_ids: false,
         }
         .read(json)
     }

@@ -11,16 +11,8 @@ use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use super::claims::{Match, Num, Observed};
+use super::claims::{Ids, Match, Num, Observed};
 use super::json::SeenKeys;
-
-/// The identifying claims captured for a revocation check (only when asked for).
-#[derive(Debug, Default)]
-pub(crate) struct Ids<'p> {
-    pub(crate) jti: Option<Cow<'p, str>>,
-    pub(crate) sid: Option<Cow<'p, str>>,
-    pub(crate) sub: Option<Cow<'p, str>>,
-}
 
 /// A complete observation: the registered claims, and the identifiers when they were asked for.
 pub(crate) type Seen<'p> = (Observed, Option<Ids<'p>>);
@@ -582,6 +574,7 @@ mod tests {
         let slow = ObservedSeed {
             issuers: &iss,
             audiences: &aud,
+            capture_ids: false,
         }
         .read(payload);
         match deserialize::<T>(payload, &iss, &aud, false) {

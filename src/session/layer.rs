@@ -1,0 +1,30 @@
+//! Sessions wired into the middleware in one call: [`JwtAuthLayer::sessions`].
+
+use super::{SessionStore, Sessions};
+use crate::JwtAuthLayer;
+
+impl<T, K: Clone, R> JwtAuthLayer<T, K, R> {
+    /// Refuses the access tokens that `sessions` revoked (logout, "log out everywhere", reuse
+    /// of a refresh token, an admin's revocation): the store's revocation list becomes a
+    /// [`check`](Self::check) of this layer, which no later
+    /// [`validation`](Self::validation) drops.
+    ///
+    /// ```
+    /// use tower_jwt_auth::session::{MemoryStore, SessionOptions, Sessions};
+    /// use tower_jwt_auth::{JwtAuthLayer, Validation};
+    ///
+    /// #[derive(Clone, serde::Deserialize)]
+    /// struct MyClaims { sub: String }
+    ///
+    /// let secret = [6u8; 32];
+    /// let sessions = Sessions::new(secret, MemoryStore::default(), SessionOptions::default())?;
+    /// let auth = JwtAuthLayer::<MyClaims>::hs256(secret)?
+    ///     .sessions(&sessions)
+    ///     .validation(Validation::new().audience("my-api")?); // revocation still checked
+    /// # let _ = auth;
+    /// # Ok::<(), tower_jwt_auth::ConfigError>(())
+    /// ```
+    pub fn sessions<S: SessionStore>(self, sessions: &Sessions<S>) -> Self {
+        self.check(sessions.revocations().clone())
+    }
+}

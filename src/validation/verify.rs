@@ -1,0 +1,269 @@
+//! The verification pipeline: shape, header, key, signature, registered claims, then the
+//! [`TokenCheck`](super::TokenCheck)s.
+
+use serde::de::DeserializeOwned;
+
+use super::{TokenIds, Validation};
+use crate::key::{KeyResolver, Resolution, VerifyingKey};
+use crate::token::claims::{Ids, Match, Num, Observed, ObservedSeed};
+use crate::token::header::Header;
+use crate::token::{self, tap, Compact};
+use crate::{Algorithm, AuthError, AuthErrorKind, Claim, KeyQuery};
+
+/// Decoded headers up to this size stay on the stack.
+const HEADER_STACK: usize = 512;
+/// Decoded payloads up to this size stay on the stack.
+const PAYLOAD_STACK: usize = 1024;
+
+/// The outcome of [`Validation::verify_with`]: done, or waiting for the resolver.
+#[derive(Debug)]
+pub enum Verification<T, F> {
+    /// Verified, or refused.
+    Done(Result<T, AuthError>),
+    /// The resolver must wait for `F`; then call [`Validation::verify_with_key`] with its key.
+    Pending(F),
+}
+
+impl Validation {
+    /// Verifies a JWT with one key and decodes its claims into `T`.
+    ///
+    /// The key is used as a [`KeyResolver`]: a token `kid` must match the key's, when both have
+    /// one.
+    ///
+    /// # Errors
+    /// An [`AuthError`] saying exactly why the token was refused.
+    pub fn verify<T: DeserializeOwned>(&self, token: &str, key: &VerifyingKey) -> Result<T, AuthError> {
+        match self.verify_with(token, key) {
+            Verification::Done(result) => result,
+            Verification::Pending(never) => match never {},
+        }
+    }
+
+    /// Verifies a JWT, asking `resolver` for the key. Returns [`Verification::Pending`] when the
+    /// resolver must wait; the caller then awaits the future and calls
+    /// [`verify_with_key`](Self::verify_with_key).
+    pub fn verify_with<T: DeserializeOwned, K: KeyResolver + ?Sized>(
+        &self,
+        token: &str,
+        resolver: &K,
+    ) -> Verification<T, K::Future> {
+        let mut header_buf = [0u8; HEADER_STACK];
+        let (compact, header, alg) = match self.parse_jwt(token, &mut header_buf) {
+            Ok(parsed) => parsed,
+            Err(kind) => return Verification::Done(Err(AuthError::new(kind))),
+        };
+        let query = KeyQuery::new(alg, header.kid.as_deref());
+        match resolver.resolve(&query) {
+            Resolution::Ready(Ok(key)) => {
+                Verification::Done(self.finish(&compact, alg, &key).map_err(AuthError::new))
+            }
+            Resolution::Ready(Err(e)) => Verification::Done(Err(e.into())),
+            Resolution::Pending(future) => Verification::Pending(future),
+        }
+    }
+
+    /// Verifies a JWT with a key that a resolver has already chosen for it (the slow path of
+    /// [`verify_with`](Self::verify_with)). The key's algorithm must equal the token's `alg`.
+    ///
+    /// # Errors
+    /// An [`AuthError`] saying exactly why the token was refused.
+    pub fn verify_with_key<T: DeserializeOwned>(
+        &self,
+        token: &str,
+        key: &VerifyingKey,
+    ) -> Result<T, AuthError> {
+        let mut header_buf = [0u8; HEADER_STACK];
+        let (compact, _, alg) = self.parse_jwt(token, &mut header_buf)?;
+        self.finish(&compact, alg, key).map_err(AuthError::new)
+    }
+
+    /// Verifies a compact JWS (the signature layer only: no `typ` rule, no claims) and returns
+    /// its payload bytes. For payloads that are not JWT claims, such as test vectors.
+    ///
+    /// # Errors
+    /// An [`AuthError`] saying why the JWS was refused.
+    pub fn verify_jws(&self, token: &str, key: &VerifyingKey) -> Result<Vec<u8>, AuthError> {
+        let mut header_buf = [0u8; HEADER_STACK];
+        let (compact, header, alg) = self.parse_jws(token, &mut header_buf)?;
+        let key = match key.resolve(&KeyQuery::new(alg, header.kid.as_deref())) {
+            Resolution::Ready(key) => key?,
+            Resolution::Pending(never) => match never {},
+        };
+        self.check_signature(&compact, alg, &key)?;
+        let mut payload_buf = [0u8; PAYLOAD_STACK];
+        Ok(token::decode(compact.payload, &mut payload_buf)?.into_owned())
+    }
+
+    fn parse_jws<'t, 'b>(
+        &self,
+        token: &'t str,
+        header_buf: &'b mut [u8],
+    ) -> Result<(Compact<'t>, Header<'b>, Algorithm), AuthErrorKind> {
+        let compact = token::split(token, self.max_token_len)?;
+        if let Some(header) = Header::common(compact.header) {
+            let alg = header.check_jws()?;
+            return Ok((compact, header, alg));
+        }
+        let header_bytes = token::decode(compact.header, header_buf)?;
+        let header = match header_bytes {
+            std::borrow::Cow::Borrowed(bytes) => Header::parse(bytes)?,
+            // Oversized headers (rare) are decoded on the heap; keep what we need by value.
+            std::borrow::Cow::Owned(bytes) => Header::parse(&bytes).map(Header::into_owned)?,
+        };
+        let alg = header.check_jws()?;
+        Ok((compact, header, alg))
+    }
+
+    fn parse_jwt<'t, 'b>(
+        &self,
+        token: &'t str,
+        header_buf: &'b mut [u8],
+    ) -> Result<(Compact<'t>, Header<'b>, Algorithm), AuthErrorKind> {
+        let parsed = self.parse_jws(token, header_buf)?;
+        parsed.1.check_jwt_type()?;
+        Ok(parsed)
+    }
+
+    fn check_signature(
+        &self,
+        compact: &Compact<'_>,
+        alg: Algorithm,
+        key: &VerifyingKey,
+    ) -> Result<(), AuthErrorKind> {
+        // The allow-list is the key's one algorithm; the token's `alg` never widens it.
+        if key.algorithm() != alg {
+            return Err(AuthErrorKind::AlgorithmMismatch);
+        }
+        if !key.verify_signature(compact.signing_input, compact.signature) {
+            return Err(AuthErrorKind::InvalidSignature);
+        }
+        Ok(())
+    }
+
+    fn finish<T: DeserializeOwned>(
+        &self,
+        compact: &Compact<'_>,
+        alg: Algorithm,
+        key: &VerifyingKey,
+    ) -> Result<T, AuthErrorKind> {
+        self.check_signature(compact, alg, key)?;
+        let mut payload_buf = [0u8; PAYLOAD_STACK];
+        let payload = token::decode(compact.payload, &mut payload_buf)?;
+        // Checked once here, so that members skipped by both passes are UTF-8 too (RFC 7519
+        // §7.2), and so that serde_json does not check the strings it reads again.
+        let payload = std::str::from_utf8(&payload).map_err(|_| AuthErrorKind::Malformed)?;
+        // A key bound to an issuer narrows the accepted issuers to that one, whatever this
+        // validation lists; a validation that lists others accepts nothing from that key.
+        let issuers: &[Box<str>] = match key.issuer_list() {
+            None => &self.issuers,
+            Some(bound)
+                if self.issuers.is_empty() || self.issuers.iter().any(|i| Some(&**i) == key.issuer()) =>
+            {
+                bound
+            }
+            Some(_) => return Err(AuthErrorKind::InvalidIssuer),
+        };
+        // One pass: `T` is deserialized while the registered claims are observed on the way.
+        let capture_ids = self.checks.iter().any(|c| c.needs_ids());
+        match tap::deserialize::<T>(payload, issuers, &self.audiences, capture_ids) {
+            Ok((claims, Some((observed, ids)))) => {
+                self.check_claims(&observed, issuers)?;
+                self.run_checks(&observed, ids.as_ref())?;
+                Ok(claims)
+            }
+            // `T` read the payload in a way the observation could not follow: the separate pass
+            // observes (the identifiers too, when a check needs them).
+            Ok((claims, None)) => {
+                let (observed, ids) = self.observe(payload, issuers, capture_ids)?;
+                self.check_claims(&observed, issuers)?;
+                self.run_checks(&observed, ids.as_ref())?;
+                Ok(claims)
+            }
+            // `T` failed: the separate pass tells a claim error from a mismatch with `T`.
+            Err(_) => {
+                let (observed, _) = self.observe(payload, issuers, false)?;
+                self.check_claims(&observed, issuers)?;
+                Err(AuthErrorKind::InvalidClaims)
+            }
+        }
+    }
+
+    /// The [`TokenCheck`](super::TokenCheck)s, in order, after the signature and the registered claims passed.
+    fn run_checks(&self, observed: &Observed, ids: Option<&Ids<'_>>) -> Result<(), AuthErrorKind> {
+        if self.checks.is_empty() {
+            return Ok(());
+        }
+        let ids = ids.map_or_else(TokenIds::default, |ids| {
+            TokenIds::new(
+                ids.jti.as_deref(),
+                ids.sid.as_deref(),
+                ids.sub.as_deref(),
+                match observed.iat {
+                    Num::Value(iat) => Some(iat),
+                    _ => None,
+                },
+            )
+        });
+        self.checks.iter().try_for_each(|check| check.check(&ids))
+    }
+
+    fn observe<'p>(
+        &self,
+        payload: &'p str,
+        issuers: &[Box<str>],
+        capture_ids: bool,
+    ) -> Result<(Observed, Option<Ids<'p>>), AuthErrorKind> {
+        ObservedSeed {
+            issuers,
+            audiences: &self.audiences,
+            capture_ids,
+        }
+        .read_ids(payload)
+        .map_err(|_| AuthErrorKind::Malformed)
+    }
+
+    fn check_claims(&self, o: &Observed, issuers: &[Box<str>]) -> Result<(), AuthErrorKind> {
+        use AuthErrorKind as K;
+        // Seconds as f64: exact for any realistic time, and sums never overflow or panic.
+        let now = self.now() as f64;
+        let leeway = self.leeway as f64;
+        match o.exp {
+            Num::Absent if self.require_exp => return Err(K::MissingClaim(Claim::Exp)),
+            Num::WrongType => return Err(K::InvalidClaimType(Claim::Exp)),
+            Num::Value(exp) if now >= exp + leeway => return Err(K::Expired),
+            _ => {}
+        }
+        match o.nbf {
+            Num::WrongType => return Err(K::InvalidClaimType(Claim::Nbf)),
+            Num::Value(nbf) if nbf > now + leeway => return Err(K::NotYetValid),
+            _ => {}
+        }
+        match (o.iat, self.max_age) {
+            (Num::WrongType, _) => return Err(K::InvalidClaimType(Claim::Iat)),
+            (Num::Value(iat), _) if iat > now + leeway => return Err(K::IssuedInFuture),
+            (Num::Value(iat), Some(max_age)) if now - iat > max_age as f64 + leeway => return Err(K::TooOld),
+            (Num::Absent, Some(_)) => return Err(K::MissingClaim(Claim::Iat)),
+            _ => {}
+        }
+        match (o.iss, issuers.is_empty()) {
+            (Match::WrongType, _) => return Err(K::InvalidClaimType(Claim::Iss)),
+            (Match::Absent, false) => return Err(K::MissingClaim(Claim::Iss)),
+            (Match::Unmatched, false) => return Err(K::InvalidIssuer),
+            _ => {}
+        }
+        match (o.aud, self.audiences.is_empty()) {
+            (Match::WrongType, _) => return Err(K::InvalidClaimType(Claim::Aud)),
+            (Match::Absent, false) => return Err(K::MissingClaim(Claim::Aud)),
+            (Match::Unmatched, false) => return Err(K::InvalidAudience),
+            (Match::Matched | Match::Unmatched, true) if !self.accept_any_audience => {
+                return Err(K::UnexpectedAudience)
+            }
+            _ => {}
+        }
+        match o.sub {
+            Match::WrongType => Err(K::InvalidClaimType(Claim::Sub)),
+            Match::Absent if self.require_sub => Err(K::MissingClaim(Claim::Sub)),
+            _ => Ok(()),
+        }
+    }
+}
