@@ -173,8 +173,11 @@ fn bearer(headers: &HeaderMap) -> Result<Option<&str>, AuthErrorKind> {
         return Ok(None);
     }
     let token = rest.trim_start_matches(' ');
-    if token.is_empty() {
-        return Err(AuthErrorKind::InvalidRequest);
+    // `Bearer` with nothing (or only blanks) after it: a token that is there but empty is an
+    // invalid token (401, as Spring Security, ASP.NET Core and express-oauth2-jwt-bearer
+    // answer), so that clients refresh or sign in again rather than treat it as their bug.
+    if token.bytes().all(|b| b == b' ' || b == b'\t') {
+        return Err(AuthErrorKind::Malformed);
     }
     Ok(Some(token))
 }
@@ -233,11 +236,11 @@ mod tests {
     }
 
     #[test]
-    fn broken_bearer_syntax_is_an_invalid_request() {
+    fn an_empty_bearer_token_is_malformed_and_blanks_an_invalid_request() {
         let s = TokenSource::bearer();
-        for v in ["Bearer", "Bearer "] {
+        for v in ["Bearer", "Bearer ", "Bearer  \t"] {
             let h = headers(&[("authorization", v)]);
-            assert_eq!(s.find(&h), Err(AuthErrorKind::InvalidRequest), "{v}");
+            assert_eq!(s.find(&h), Err(AuthErrorKind::Malformed), "{v}");
         }
         // Blanks after the token are found when the token is refused.
         for v in ["Bearer a b", "Bearer a ", "Bearer a\tb"] {

@@ -198,6 +198,30 @@ fn decode_warns_about_what_a_reviewer_would_raise() {
     assert!(out.starts_with("NOT VERIFIED"));
 }
 
+/// Defect: a token whose `exp` is before its `iat` printed "lifetime (exp - iat): 5 min" and
+/// "No warnings".
+#[test]
+fn decode_shows_a_negative_lifetime_and_warns_when_exp_is_before_iat() {
+    let token = format!(
+        "{}.{}.c2ln",
+        b64(r#"{"alg":"HS256","typ":"JWT"}"#),
+        b64(r#"{"sub":"alice","iat":2000000300,"exp":2000000000}"#)
+    );
+    let run = jwtck(&["decode", &token]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.contains("lifetime (exp - iat): -5 min"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("No warnings"), "{}", run.stdout);
+    assert!(run.stdout.contains("exp is 5 min before iat"), "{}", run.stdout);
+    let run = jwtck(&["decode", "--json", &token]);
+    assert_eq!(run.json()["lifetime_secs"], -300);
+    let warnings = run.json()["warnings"].to_string();
+    assert!(warnings.contains("expired before it was issued"), "{warnings}");
+}
+
 #[test]
 fn decode_warns_about_long_lived_tokens_and_non_canonical_encoding() {
     let long = sign(&["--secret", SECRET, "--exp", "2h"]);

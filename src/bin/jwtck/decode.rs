@@ -202,6 +202,10 @@ fn claim_warnings(claims: &Value, now: i64, warnings: &mut Vec<String>) {
         (None, _) if !map.contains_key("exp") => {
             warnings.push("no exp: the token never expires (the verifier refuses it by default)".into())
         }
+        (Some(exp), Some(iat)) if exp < iat => warnings.push(format!(
+            "exp is {} before iat: the token expired before it was issued (a clock or unit mistake?)",
+            civil::span(iat - exp)
+        )),
         (Some(exp), Some(iat)) if exp - iat > LONG_LIVED => warnings.push(format!(
             "long-lived: {} between iat and exp; an access token should live an hour or less",
             civil::span(exp - iat)
@@ -426,7 +430,8 @@ pub(crate) fn run(args: Args, out: &Output) -> Result<(), Fail> {
             println!("  {name}  {secs}  {utc}  {}", out.dim(relative));
         }
         if let Some(lifetime) = lifetime {
-            println!("  lifetime (exp - iat): {}", civil::span(lifetime));
+            let sign = if lifetime < 0 { "-" } else { "" };
+            println!("  lifetime (exp - iat): {sign}{}", civil::span(lifetime));
         }
     }
     println!();
