@@ -43,7 +43,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_jwt_auth::{
-    AuthError, Claims, JwtAuthLayer, NumericDate, RequireClaimsLayer, SigningKey, Validation,
+    Audience, AuthError, Claims, JwtAuthLayer, NumericDate, RequireClaimsLayer, SigningKey, Validation,
 };
 
 /// The realm of this server's challenges.
@@ -141,8 +141,10 @@ pub struct UserClaims {
     jti: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     iss: Option<String>,
+    /// One audience or several: RFC 7519 §4.1.3 allows an array, and identity providers send
+    /// them. (The layer has already checked that one of them is `JWT_AUDIENCE`.)
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    aud: Option<String>,
+    aud: Option<Audience>,
 }
 
 struct AppState {
@@ -758,7 +760,7 @@ fn issue_token(
         exp: Some(NumericDate::from_secs(now as i64 + ACCESS_TOKEN_TTL)),
         jti: Some(random_b64(16)),
         iss: config.issuer.clone(),
-        aud: config.audience.clone(),
+        aud: config.audience.clone().map(Audience::One),
     })
 }
 
@@ -1058,6 +1060,26 @@ mod tests {
         let (status, _, json) = send(&app, get("/me", Some(&plain))).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
         assert_eq!(json["error_description"], "missing iss claim");
+    }
+
+    /// Defect: an `aud` array naming the configured audience got 401 "invalid claims".
+    #[tokio::test]
+    async fn an_audience_array_naming_ours_is_accepted() {
+        let app = app(config(None, Some("example-api"))).unwrap();
+        let signing = SigningKey::hs256(SECRET).unwrap();
+        let exp = NumericDate::now().as_secs() + 300;
+        let token = |aud: serde_json::Value| {
+            signing
+                .sign(&json!({"sub": "carol", "role": "user", "aud": aud, "exp": exp}))
+                .unwrap()
+        };
+        let (status, _, json) = send(&app, get("/me", Some(&token(json!(["other", "example-api"]))))).await;
+        assert_eq!(status, StatusCode::OK, "{json}");
+        assert_eq!(json["sub"], "carol");
+        assert_eq!(json["aud"], json!(["other", "example-api"]));
+        let (status, _, json) = send(&app, get("/me", Some(&token(json!(["other", "another"]))))).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(json["error_description"], "invalid audience");
     }
 
     fn app_without_iss_aud() -> Router {

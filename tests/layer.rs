@@ -783,6 +783,49 @@ async fn a_key_ring_verifies_tokens_of_every_kid_during_rotation() -> Result<(),
     Ok(())
 }
 
+/// Defect (in the example server's claims type): `"aud": ["other", "<ours>"]` is a valid
+/// audience (RFC 7519 §4.1.3). A claims type reads it with [`tower_jwt_auth::Audience`].
+#[tokio::test]
+async fn an_audience_array_reaches_a_claims_type_that_reads_it_with_audience() -> Result<(), BoxError> {
+    #[derive(Clone, Debug, Deserialize)]
+    struct WithAudience {
+        sub: String,
+        aud: tower_jwt_auth::Audience,
+    }
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::new(std::sync::Mutex::new(None));
+    let inner = {
+        let (calls, seen) = (Arc::clone(&calls), Arc::clone(&seen));
+        service_fn(move |req: Req| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            let claims = req
+                .extensions()
+                .get::<Claims<WithAudience>>()
+                .map(|c| c.0.clone());
+            *seen.lock().unwrap() = claims;
+            async { Ok::<_, Infallible>(Response::new(String::new())) }
+        })
+    };
+    let layer = JwtAuthLayer::<WithAudience>::hs256(SECRET)?.validation(validation().audience("orders")?);
+    let service = layer.layer(inner);
+    let array = token(&json!({ "sub": "alice", "aud": ["billing", "orders"], "exp": LATER }));
+    let response = service.clone().oneshot(bearer(&array)?).await?;
+    assert_eq!(response.status(), StatusCode::OK);
+    let claims = seen.lock().unwrap().take().expect("claims reached the service");
+    assert_eq!(claims.sub, "alice");
+    assert!(claims.aud.contains("orders") && claims.aud.contains("billing"));
+    let single = token(&json!({ "sub": "alice", "aud": "orders", "exp": LATER }));
+    assert_eq!(
+        service.clone().oneshot(bearer(&single)?).await?.status(),
+        StatusCode::OK
+    );
+    let elsewhere = token(&json!({ "sub": "alice", "aud": ["billing"], "exp": LATER }));
+    let response = service.oneshot(bearer(&elsewhere)?).await?;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    Ok(())
+}
+
 /// Defect: `JwtAuthLayer::<C>::new(ring)` filled the resolver type with its default, so it had
 /// to be spelled (`JwtAuthLayer::<C, KeyRing>::new(ring)`).
 #[tokio::test]

@@ -325,6 +325,25 @@ impl<'de> Deserialize<'de> for NumericDate {
 }
 
 /// The `aud` claim: one audience or several (RFC 7519 §4.1.3).
+///
+/// Type `aud` with this in your claims, never as `String`: identity providers send arrays
+/// (`"aud": ["api", "other"]`), and a `String` field would refuse such a token as "invalid
+/// claims" although its audience is right. The layer has already checked that one of the
+/// values is a configured audience ([`Validation::audience`](crate::Validation::audience)); most
+/// claims types need not read `aud` at all.
+///
+/// ```
+/// use tower_jwt_auth::Audience;
+///
+/// #[derive(serde::Deserialize)]
+/// struct MyClaims { sub: String, aud: Option<Audience> }
+///
+/// let c: MyClaims = serde_json::from_str(r#"{"sub":"a","aud":["billing","orders"]}"#)?;
+/// assert!(c.aud.is_some_and(|aud| aud.contains("orders")));
+/// let c: MyClaims = serde_json::from_str(r#"{"sub":"a","aud":"orders"}"#)?;
+/// assert_eq!(c.aud, Some(Audience::One("orders".into())));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Audience {
     /// A single string.
