@@ -1,0 +1,183 @@
+//! [`JwksResolver`]: its constructors, its status, and the [`KeyResolver`] it implements (a
+//! lock-free look-up in the cached set, else a refetch shared by concurrent requests).
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::cache::Cache;
+use super::discovery::Source;
+use super::error::FetchError;
+use super::options::JwksOptions;
+use super::status::JwksStatus;
+use crate::key::snapshot::CachedKey;
+use crate::key::{KeyError, KeyQuery, KeyRef, KeyResolver, Resolution};
+use crate::{Algorithm, ConfigError, VerifyingKey};
+
+/// A [`KeyResolver`] over a remote JWK Set (see the [module docs](crate::jwks)).
+///
+/// ```no_run
+/// use tower_jwt_auth::{JwksOptions, JwksResolver, JwtAuthLayer, Validation};
+///
+/// #[derive(Clone, serde::Deserialize)]
+/// struct Claims { sub: String }
+///
+/// // OpenID Connect: discovery from the issuer. Its keys are bound to it: a token they verify
+/// // must carry that `iss`, whatever `Validation` the layer is given.
+/// let oidc = JwksResolver::oidc("https://accounts.example.com", JwksOptions::default())?;
+/// let auth = JwtAuthLayer::<Claims>::new(oidc)
+///     .validation(Validation::new().audience("orders-api")?);
+/// // Or a JWKS URL directly.
+/// let keys = JwksResolver::new("https://auth.example.com/.well-known/jwks.json")?;
+/// # let _ = (auth, keys);
+/// # Ok::<(), tower_jwt_auth::ConfigError>(())
+/// ```
+#[derive(Clone)]
+pub struct JwksResolver {
+    inner: Arc<Cache>,
+}
+
+impl fmt::Debug for JwksResolver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwksResolver")
+            .field("source", &self.inner.source)
+            .field("options", &self.inner.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl JwksResolver {
+    /// A resolver for the JWK Set at `url`, with default options.
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidKey`] for a URL that is not HTTPS (plain HTTP is allowed on
+    /// loopback only).
+    pub fn new(url: &str) -> Result<Self, ConfigError> {
+        Self::with_options(url, JwksOptions::default())
+    }
+
+    /// A resolver for the JWK Set at `url`.
+    ///
+    /// # Errors
+    /// As [`new`](Self::new).
+    pub fn with_options(url: &str, options: JwksOptions) -> Result<Self, ConfigError> {
+        Self::build(Source::jwks(url)?, options)
+    }
+
+    /// A resolver that finds the key set through OpenID Connect discovery of `issuer`
+    /// (`/.well-known/openid-configuration`, then RFC 8414's
+    /// `/.well-known/oauth-authorization-server`), requiring the document's `issuer` to equal
+    /// `issuer` exactly and its `jwks_uri` to be HTTPS. The document is refreshed daily; the last
+    /// good one is kept on errors.
+    ///
+    /// Every key found is bound to `issuer` ([`VerifyingKey::with_issuer`]): tokens must carry
+    /// `iss` equal to `issuer`, whatever [`Validation`](crate::Validation) checks them, so a
+    /// later `.validation(..)` on the layer cannot drop the requirement.
+    ///
+    /// # Errors
+    /// As [`new`](Self::new), for the issuer URL.
+    pub fn oidc(issuer: &str, options: JwksOptions) -> Result<Self, ConfigError> {
+        Self::build(Source::oidc(issuer)?, options)
+    }
+
+    fn build(source: Source, options: JwksOptions) -> Result<Self, ConfigError> {
+        Ok(Self {
+            inner: Arc::new(Cache::new(source, options)?),
+        })
+    }
+
+    /// The issuer of an OIDC resolver.
+    #[must_use]
+    pub fn issuer(&self) -> Option<&str> {
+        self.inner.source.issuer()
+    }
+
+    /// Fetches the set now (for a warm start; resolvers are lazy by default). A failure leaves
+    /// the resolver working: requests will fetch again.
+    ///
+    /// # Errors
+    /// The [`FetchError`] of the attempt.
+    pub async fn warm_up(&self) -> Result<(), FetchError> {
+        self.reload().await
+    }
+
+    /// Fetches the set now, replacing it on success.
+    ///
+    /// # Errors
+    /// The [`FetchError`] of the attempt; the previous set stays in use.
+    pub async fn reload(&self) -> Result<(), FetchError> {
+        self.inner.reload().await
+    }
+
+    /// What the resolver knows now.
+    #[must_use]
+    pub fn status(&self) -> JwksStatus {
+        self.inner.status()
+    }
+
+    /// The slow path of [`resolve`](KeyResolver::resolve): an unknown key, or no usable set.
+    /// `usable` tells whether the current set could have answered (then a throttled request
+    /// gets "unknown key", else "unavailable").
+    fn resolve_slow(&self, query: &KeyQuery<'_>, usable: bool) -> Resolution<'_, JwksFuture> {
+        let now = Instant::now();
+        if !self.inner.admit_refetch(now) {
+            tracing::debug!(target: "tower_jwt_auth::jwks", kid = ?query.kid(), "refetch throttled by the cooldown");
+            return Resolution::Ready(Err(if usable {
+                KeyError::unknown_key()
+            } else {
+                KeyError::unavailable()
+            }));
+        }
+        let kid = query.kid().map(str::to_owned);
+        Resolution::Pending(Box::pin(refetched(
+            Arc::clone(&self.inner),
+            query.alg(),
+            kid,
+            now,
+        )))
+    }
+}
+
+/// The key for `alg` and `kid` once the refetch admitted at `requested` is done.
+async fn refetched(
+    inner: Arc<Cache>,
+    alg: Algorithm,
+    kid: Option<String>,
+    requested: Instant,
+) -> Result<Arc<VerifyingKey>, KeyError> {
+    inner.join_refetch(requested).await;
+    let snapshot = inner.snapshot.load();
+    let usable = snapshot
+        .fetched_at
+        .is_some_and(|(at, _)| at.elapsed() <= inner.options.max_stale);
+    if !usable {
+        return Err(KeyError::unavailable());
+    }
+    snapshot
+        .find(alg, kid.as_deref())
+        .cloned()
+        .ok_or(KeyError::unknown_key())
+}
+
+/// The asynchronous path of [`JwksResolver`]: a refetch for an unknown key, or the first fetch.
+pub type JwksFuture = Pin<Box<dyn Future<Output = Result<Arc<VerifyingKey>, KeyError>> + Send>>;
+
+impl KeyResolver for JwksResolver {
+    type Future = JwksFuture;
+
+    fn resolve(&self, query: &KeyQuery<'_>) -> Resolution<'_, JwksFuture> {
+        self.inner.ensure_refresher();
+        let snapshot = self.inner.snapshot.load();
+        let usable = self.inner.usable(&snapshot);
+        if usable {
+            if let Some(index) = snapshot.position(query.alg(), query.kid()) {
+                if let Some(key) = CachedKey::new(snapshot, index) {
+                    return Resolution::Ready(Ok(KeyRef::cached(key)));
+                }
+            }
+        }
+        self.resolve_slow(query, usable)
+    }
+}
