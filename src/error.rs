@@ -307,6 +307,13 @@ pub enum ConfigError {
     InvalidHeaderValue(&'static str),
     /// A numeric setting is out of its documented range.
     OutOfRange(&'static str),
+    /// A key set or issuer URL cannot be parsed, or is not HTTPS (plain HTTP is allowed on
+    /// loopback only). The string names the reason. Returned by the `jwks` feature's
+    /// `JwksResolver` constructors.
+    InvalidUrl(&'static str),
+    /// The TLS client for key set fetches could not be set up. The string names the reason.
+    /// Returned by the `jwks` feature's `JwksResolver` constructors.
+    Tls(&'static str),
 }
 
 impl fmt::Display for ConfigError {
@@ -332,6 +339,8 @@ impl fmt::Display for ConfigError {
                 write!(f, "{what} contains characters not allowed in an HTTP header")
             }
             Self::OutOfRange(what) => write!(f, "{what} is out of range"),
+            Self::InvalidUrl(why) => write!(f, "invalid URL: {why}"),
+            Self::Tls(why) => write!(f, "TLS setup failed: {why}"),
         }
     }
 }
@@ -399,5 +408,17 @@ mod tests {
             StatusCode::SERVICE_UNAVAILABLE
         );
         assert_eq!(AuthErrorKind::KeyUnavailable.error_code(), None);
+    }
+
+    #[test]
+    fn url_and_tls_failures_have_their_own_messages() {
+        assert_eq!(
+            ConfigError::InvalidUrl("must be HTTPS (plain HTTP only on loopback)").to_string(),
+            "invalid URL: must be HTTPS (plain HTTP only on loopback)"
+        );
+        assert_eq!(
+            ConfigError::Tls("the TLS provider supports no safe protocol version").to_string(),
+            "TLS setup failed: the TLS provider supports no safe protocol version"
+        );
     }
 }

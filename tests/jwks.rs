@@ -19,8 +19,8 @@ use tokio::net::TcpListener;
 use tower::ServiceExt;
 use tower_jwt_auth::jwks::FetchError;
 use tower_jwt_auth::{
-    AuthErrorKind, JwksOptions, JwksResolver, JwtAuthLayer, NumericDate, PublishJwks, SigningKey, Validation,
-    Verification,
+    AuthErrorKind, ConfigError, JwksOptions, JwksResolver, JwtAuthLayer, NumericDate, PublishJwks,
+    SigningKey, Validation, Verification,
 };
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -482,7 +482,18 @@ async fn a_later_validation_cannot_drop_the_issuer_of_an_oidc_key_set() {
 
 #[test]
 fn plain_http_is_refused_except_on_loopback() {
-    assert!(JwksResolver::new("http://example.com/jwks").is_err());
+    assert!(matches!(
+        JwksResolver::new("http://example.com/jwks"),
+        Err(ConfigError::InvalidUrl(_))
+    ));
+    assert!(matches!(
+        JwksResolver::oidc("http://accounts.example.com", JwksOptions::default()),
+        Err(ConfigError::InvalidUrl(_))
+    ));
+    assert!(matches!(
+        JwksResolver::new("not a url"),
+        Err(ConfigError::InvalidUrl(_))
+    ));
     assert!(JwksResolver::new("http://127.0.0.1:1/jwks").is_ok());
     assert!(JwksResolver::new("https://example.com/jwks").is_ok());
 }

@@ -20,8 +20,12 @@ use crate::ConfigError;
 type HttpsClient = Client<HttpsConnector<HttpConnector>, Empty<Bytes>>;
 
 /// A URL a key set or discovery document may be fetched from: HTTPS, or plain HTTP on loopback.
+///
+/// [`ConfigError::InvalidUrl`] for anything else.
 pub(super) fn check_url(url: &str) -> Result<Uri, ConfigError> {
-    let uri: Uri = url.parse().map_err(|_| ConfigError::InvalidKey("not a URL"))?;
+    let uri: Uri = url
+        .parse()
+        .map_err(|_| ConfigError::InvalidUrl("cannot be parsed"))?;
     let host = uri.host().unwrap_or("");
     let loopback = host == "localhost"
         || host
@@ -32,8 +36,8 @@ pub(super) fn check_url(url: &str) -> Result<Uri, ConfigError> {
     match uri.scheme_str() {
         Some("https") => Ok(uri),
         Some("http") if loopback => Ok(uri),
-        _ => Err(ConfigError::InvalidKey(
-            "key set URLs must be HTTPS (plain HTTP only on loopback)",
+        _ => Err(ConfigError::InvalidUrl(
+            "must be HTTPS (plain HTTP only on loopback)",
         )),
     }
 }
@@ -46,7 +50,8 @@ pub(super) struct HttpClient {
 }
 
 impl HttpClient {
-    /// A client with the connection timeout, total timeout and body limit of `options`.
+    /// A client with the connection timeout, total timeout and body limit of `options`;
+    /// [`ConfigError::Tls`] if rustls cannot be configured.
     pub(super) fn new(options: &JwksOptions) -> Result<Self, ConfigError> {
         let mut roots = rustls::RootCertStore::empty();
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
@@ -58,7 +63,7 @@ impl HttpClient {
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let tls = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
-            .map_err(|_| ConfigError::InvalidKey("TLS configuration failed"))?
+            .map_err(|_| ConfigError::Tls("the TLS provider supports no safe protocol version"))?
             .with_root_certificates(roots)
             .with_no_client_auth();
         let mut http = HttpConnector::new();
@@ -143,10 +148,16 @@ mod tests {
         assert!(check_url("http://127.0.0.1:8080/jwks").is_ok());
         assert!(check_url("http://[::1]:8080/jwks").is_ok());
         assert!(check_url("http://localhost/jwks").is_ok());
-        assert!(check_url("http://example.com/jwks").is_err());
-        assert!(check_url("http://10.0.0.1/jwks").is_err());
-        assert!(check_url("ftp://example.com/jwks").is_err());
-        assert!(check_url("not a url").is_err());
+        let https_only = Err(ConfigError::InvalidUrl(
+            "must be HTTPS (plain HTTP only on loopback)",
+        ));
+        assert_eq!(check_url("http://example.com/jwks"), https_only);
+        assert_eq!(check_url("http://10.0.0.1/jwks"), https_only);
+        assert_eq!(check_url("ftp://example.com/jwks"), https_only);
+        assert_eq!(
+            check_url("not a url"),
+            Err(ConfigError::InvalidUrl("cannot be parsed"))
+        );
     }
 
     #[test]

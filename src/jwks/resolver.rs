@@ -52,8 +52,8 @@ impl JwksResolver {
     /// A resolver for the JWK Set at `url`, with default options.
     ///
     /// # Errors
-    /// [`ConfigError::InvalidKey`] for a URL that is not HTTPS (plain HTTP is allowed on
-    /// loopback only).
+    /// [`ConfigError::InvalidUrl`] for a URL that cannot be parsed or is not HTTPS (plain HTTP
+    /// is allowed on loopback only); [`ConfigError::Tls`] if the TLS client cannot be set up.
     pub fn new(url: &str) -> Result<Self, ConfigError> {
         Self::with_options(url, JwksOptions::default())
     }
