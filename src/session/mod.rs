@@ -26,7 +26,7 @@
 
 mod memory;
 #[cfg(feature = "redis")]
-mod redis_store;
+mod redis;
 mod token;
 
 use std::fmt;
@@ -38,7 +38,7 @@ use serde_json::{Map, Value};
 pub use self::memory::MemoryStore;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
-pub use self::redis_store::{RedisOptions, RedisStore};
+pub use self::redis::{RedisOptions, RedisStore};
 pub use self::token::RefreshToken;
 use self::token::TokenKey;
 use crate::{ConfigError, RevocationError, Revocations};
