@@ -304,7 +304,7 @@ mod sessions {
     use hmac::{Hmac, Mac};
     use sha2::Sha256;
     use tower_jwt_auth::session::{
-        Issued, MemoryStore, RefreshError, Rotation, SessionRecord, SessionStore, StoreError,
+        Issued, MemoryStore, RefreshError, RotateRequest, Rotation, SessionRecord, SessionStore, StoreError,
     };
     use tower_jwt_auth::Revocations;
 
@@ -334,16 +334,8 @@ mod sessions {
         async fn create(&self, record: SessionRecord) -> Result<(), StoreError> {
             each!(self, s => s.create(record).await)
         }
-        async fn rotate(
-            &self,
-            sid: &str,
-            generation: u64,
-            now: f64,
-            grace: Duration,
-            idle: Duration,
-            revoke_until: f64,
-        ) -> Result<Rotation, StoreError> {
-            each!(self, s => s.rotate(sid, generation, now, grace, idle, revoke_until).await)
+        async fn rotate(&self, request: RotateRequest<'_>) -> Result<Rotation, StoreError> {
+            each!(self, s => s.rotate(request).await)
         }
         async fn revoke(&self, sid: &str, until: f64) -> Result<bool, StoreError> {
             each!(self, s => s.revoke(sid, until).await)

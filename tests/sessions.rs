@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use store_suite::{claims, now, SECRET};
 use tower_jwt_auth::session::{
-    MemoryStore, RefreshError, Rotation, SessionOptions, SessionRecord, SessionStore, Sessions, StoreError,
+    MemoryStore, RefreshError, RotateRequest, Rotation, SessionOptions, SessionRecord, SessionStore,
+    Sessions, StoreError,
 };
 use tower_jwt_auth::Revocations;
 
@@ -62,19 +63,9 @@ impl SessionStore for Counting {
     async fn create(&self, record: SessionRecord) -> Result<(), StoreError> {
         self.inner.create(record).await
     }
-    async fn rotate(
-        &self,
-        sid: &str,
-        generation: u64,
-        now: f64,
-        grace: Duration,
-        idle: Duration,
-        revoke_until: f64,
-    ) -> Result<Rotation, StoreError> {
+    async fn rotate(&self, request: RotateRequest<'_>) -> Result<Rotation, StoreError> {
         self.lookups.fetch_add(1, Ordering::SeqCst);
-        self.inner
-            .rotate(sid, generation, now, grace, idle, revoke_until)
-            .await
+        self.inner.rotate(request).await
     }
     async fn revoke(&self, sid: &str, until: f64) -> Result<bool, StoreError> {
         self.inner.revoke(sid, until).await

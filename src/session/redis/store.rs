@@ -14,7 +14,7 @@ use super::options::RedisOptions;
 use super::parse::{corrupt, record};
 use super::shared::{unavailable, Shared};
 use crate::revocation::Entry;
-use crate::session::{finite, now, Rotation, SessionRecord, SessionStore, StoreError};
+use crate::session::{finite, now, RotateRequest, Rotation, SessionRecord, SessionStore, StoreError};
 use crate::Revocations;
 
 /// Sessions and revocations in Redis, shared by every instance; clones share the connection
@@ -125,15 +125,15 @@ impl SessionStore for RedisStore {
         Ok(())
     }
 
-    async fn rotate(
-        &self,
-        sid: &str,
-        generation: u64,
-        now: f64,
-        grace: Duration,
-        idle: Duration,
-        revoke_until: f64,
-    ) -> Result<Rotation, StoreError> {
+    async fn rotate(&self, request: RotateRequest<'_>) -> Result<Rotation, StoreError> {
+        let RotateRequest {
+            sid,
+            generation,
+            now,
+            grace,
+            idle,
+            revoke_until,
+        } = request;
         let shared = &self.shared;
         finite(&[now, revoke_until])?;
         let next = generation
