@@ -22,8 +22,10 @@
 //! list the layer checks ([`SessionStore::revocations`]).
 //!
 //! This module holds the session logic and an in-memory store; shared stores (Redis, feature
-//! `redis`) plug in through [`SessionStore`].
+//! `redis`) plug in through [`SessionStore`], and [`Either`](crate::Either) of two stores is a
+//! store chosen at run time.
 
+mod either;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
