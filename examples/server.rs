@@ -167,7 +167,7 @@ pub fn app(config: Config) -> Result<Router, Box<dyn std::error::Error + Send + 
     app_with(
         config,
         #[cfg(feature = "sessions")]
-        sessions::Store::Memory(tower_jwt_auth::session::MemoryStore::new()),
+        sessions::Store::Left(tower_jwt_auth::session::MemoryStore::new()),
     )
 }
 
@@ -180,7 +180,7 @@ pub async fn app_with_redis(
     options: tower_jwt_auth::session::RedisOptions,
 ) -> Result<Router, Box<dyn std::error::Error + Send + Sync>> {
     let store = tower_jwt_auth::session::RedisStore::connect(url, options).await?;
-    app_with(config, sessions::Store::Redis(store))
+    app_with(config, sessions::Store::Right(store))
 }
 
 /// Builds the application with its session store.
@@ -303,53 +303,18 @@ mod sessions {
     use axum::http::{HeaderMap, HeaderValue};
     use hmac::{Hmac, Mac};
     use sha2::Sha256;
-    use tower_jwt_auth::session::{
-        Issued, MemoryStore, RefreshError, RotateRequest, Rotation, SessionRecord, SessionStore, StoreError,
-    };
-    use tower_jwt_auth::Revocations;
+    use tower_jwt_auth::session::{Issued, MemoryStore, RefreshError, StoreError};
 
     use super::*;
 
-    /// The session store: in memory (one process) or Redis (a fleet, `REDIS_URL`).
-    pub(crate) enum Store {
-        /// One process.
-        Memory(MemoryStore),
-        /// Shared through Redis.
-        #[cfg(feature = "redis")]
-        Redis(tower_jwt_auth::session::RedisStore),
-    }
-
-    /// Forwards to the store in use.
-    macro_rules! each {
-        ($self:ident, $s:ident => $e:expr) => {
-            match $self {
-                Store::Memory($s) => $e,
-                #[cfg(feature = "redis")]
-                Store::Redis($s) => $e,
-            }
-        };
-    }
-
-    impl SessionStore for Store {
-        async fn create(&self, record: SessionRecord) -> Result<(), StoreError> {
-            each!(self, s => s.create(record).await)
-        }
-        async fn rotate(&self, request: RotateRequest<'_>) -> Result<Rotation, StoreError> {
-            each!(self, s => s.rotate(request).await)
-        }
-        async fn revoke(&self, sid: &str, until: f64) -> Result<bool, StoreError> {
-            each!(self, s => s.revoke(sid, until).await)
-        }
-        async fn revoke_subject(&self, sub: &str, cutoff: f64, until: f64) -> Result<usize, StoreError> {
-            each!(self, s => s.revoke_subject(sub, cutoff, until).await)
-        }
-        async fn revoke_token(&self, jti: &str, exp: f64) -> Result<(), StoreError> {
-            each!(self, s => s.revoke_token(jti, exp).await)
-        }
-        fn revocations(&self) -> &Revocations {
-            each!(self, s => s.revocations())
-        }
-    }
+    /// The session store: in memory (one process) or Redis (a fleet, `REDIS_URL`), chosen at
+    /// start-up.
+    #[cfg(feature = "redis")]
+    pub(crate) type Store = tower_jwt_auth::Either<MemoryStore, tower_jwt_auth::session::RedisStore>;
+    /// The session store: in memory (one process); without the `redis` feature the right side
+    /// is never made.
+    #[cfg(not(feature = "redis"))]
+    pub(crate) type Store = tower_jwt_auth::Either<MemoryStore, MemoryStore>;
 
     /// The store `REDIS_URL` names, else one in memory; says which at start-up.
     pub(super) async fn store_from_env() -> Result<Store, String> {
@@ -357,7 +322,7 @@ mod sessions {
             println!(
                 "sessions: in-memory store (one process; refresh tokens and revocations are not shared)"
             );
-            return Ok(Store::Memory(MemoryStore::new()));
+            return Ok(Store::Left(MemoryStore::new()));
         };
         #[cfg(not(feature = "redis"))]
         {
@@ -381,7 +346,7 @@ mod sessions {
                 .await
                 .map_err(|e| format!("REDIS_URL ({shown}): {e}"))?;
             println!("sessions: Redis store at {shown} (shared by every instance with the same JWT_SECRET)");
-            Ok(Store::Redis(store))
+            Ok(Store::Right(store))
         }
     }
 
@@ -406,8 +371,7 @@ mod sessions {
             loop {
                 tick.tick().await;
                 let Some(state) = state.upgrade() else { return };
-                #[allow(irrefutable_let_patterns)]
-                if let Store::Memory(store) = state.sessions.store() {
+                if let Store::Left(store) = state.sessions.store() {
                     store.purge(now_precise(), ACCESS_TOKEN_TTL as f64 + 60.0);
                 }
             }
