@@ -84,7 +84,8 @@ fn bench_layer(c: &mut Criterion) {
         .route_layer(JwtAuthLayer::<BenchClaims>::new(signing.verifying_key()).validation(validation()));
     let on = Router::new().route("/", get(handler)).route_layer(
         JwtAuthLayer::<BenchClaims>::new(signing.verifying_key())
-            .validation(validation().revocations(full_list())),
+            .validation(validation())
+            .check(full_list()),
     );
     let request = || {
         Request::get("/")

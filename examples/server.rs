@@ -169,7 +169,7 @@ pub fn app(config: Config) -> Result<Router, Box<dyn std::error::Error + Send + 
     app_with(
         config,
         #[cfg(feature = "sessions")]
-        sessions::Store::Memory(tower_jwt_auth::session::MemoryStore::new()),
+        sessions::Store::Left(tower_jwt_auth::session::MemoryStore::new()),
     )
 }
 
@@ -182,7 +182,7 @@ pub async fn app_with_redis(
     options: tower_jwt_auth::session::RedisOptions,
 ) -> Result<Router, Box<dyn std::error::Error + Send + Sync>> {
     let store = tower_jwt_auth::session::RedisStore::connect(url, options).await?;
-    app_with(config, sessions::Store::Redis(store))
+    app_with(config, sessions::Store::Right(store))
 }
 
 /// Builds the application with its session store.
@@ -216,13 +216,13 @@ fn app_with(
         tower_jwt_auth::session::SessionOptions::default()
             .access_token_lifetime(Duration::from_secs(ACCESS_TOKEN_TTL as u64 + 60)),
     )?;
-    // The layer checks the revocation list the store keeps current.
-    #[cfg(feature = "sessions")]
-    let validation = validation.revocations(sessions.revocations().clone());
     let auth = JwtAuthLayer::<UserClaims>::new(keys)
         .validation(validation)
         .realm(REALM)?
         .with_rejection(json_rejection);
+    // The layer checks the revocation list the store keeps current.
+    #[cfg(feature = "sessions")]
+    let auth = auth.sessions(&sessions);
     let admin_only = RequireClaimsLayer::equals(|c: &UserClaims| c.role.as_deref().unwrap_or(""), "admin")
         .realm(REALM)?
         .with_rejection(json_rejection);
@@ -305,61 +305,18 @@ mod sessions {
     use axum::http::{HeaderMap, HeaderValue};
     use hmac::{Hmac, Mac};
     use sha2::Sha256;
-    use tower_jwt_auth::session::{
-        Issued, MemoryStore, RefreshError, Rotation, SessionRecord, SessionStore, StoreError,
-    };
-    use tower_jwt_auth::Revocations;
+    use tower_jwt_auth::session::{Issued, MemoryStore, RefreshError, StoreError};
 
     use super::*;
 
-    /// The session store: in memory (one process) or Redis (a fleet, `REDIS_URL`).
-    pub(crate) enum Store {
-        /// One process.
-        Memory(MemoryStore),
-        /// Shared through Redis.
-        #[cfg(feature = "redis")]
-        Redis(tower_jwt_auth::session::RedisStore),
-    }
-
-    /// Forwards to the store in use.
-    macro_rules! each {
-        ($self:ident, $s:ident => $e:expr) => {
-            match $self {
-                Store::Memory($s) => $e,
-                #[cfg(feature = "redis")]
-                Store::Redis($s) => $e,
-            }
-        };
-    }
-
-    impl SessionStore for Store {
-        async fn create(&self, record: SessionRecord) -> Result<(), StoreError> {
-            each!(self, s => s.create(record).await)
-        }
-        async fn rotate(
-            &self,
-            sid: &str,
-            generation: u64,
-            now: f64,
-            grace: Duration,
-            idle: Duration,
-            revoke_until: f64,
-        ) -> Result<Rotation, StoreError> {
-            each!(self, s => s.rotate(sid, generation, now, grace, idle, revoke_until).await)
-        }
-        async fn revoke(&self, sid: &str, until: f64) -> Result<bool, StoreError> {
-            each!(self, s => s.revoke(sid, until).await)
-        }
-        async fn revoke_subject(&self, sub: &str, cutoff: f64, until: f64) -> Result<usize, StoreError> {
-            each!(self, s => s.revoke_subject(sub, cutoff, until).await)
-        }
-        async fn revoke_token(&self, jti: &str, exp: f64) -> Result<(), StoreError> {
-            each!(self, s => s.revoke_token(jti, exp).await)
-        }
-        fn revocations(&self) -> &Revocations {
-            each!(self, s => s.revocations())
-        }
-    }
+    /// The session store: in memory (one process) or Redis (a fleet, `REDIS_URL`), chosen at
+    /// start-up.
+    #[cfg(feature = "redis")]
+    pub(crate) type Store = tower_jwt_auth::Either<MemoryStore, tower_jwt_auth::session::RedisStore>;
+    /// The session store: in memory (one process); without the `redis` feature the right side
+    /// is never made.
+    #[cfg(not(feature = "redis"))]
+    pub(crate) type Store = tower_jwt_auth::Either<MemoryStore, MemoryStore>;
 
     /// The store `REDIS_URL` names, else one in memory; says which at start-up.
     pub(super) async fn store_from_env() -> Result<Store, String> {
@@ -367,7 +324,7 @@ mod sessions {
             println!(
                 "sessions: in-memory store (one process; refresh tokens and revocations are not shared)"
             );
-            return Ok(Store::Memory(MemoryStore::new()));
+            return Ok(Store::Left(MemoryStore::new()));
         };
         #[cfg(not(feature = "redis"))]
         {
@@ -391,7 +348,7 @@ mod sessions {
                 .await
                 .map_err(|e| format!("REDIS_URL ({shown}): {e}"))?;
             println!("sessions: Redis store at {shown} (shared by every instance with the same JWT_SECRET)");
-            Ok(Store::Redis(store))
+            Ok(Store::Right(store))
         }
     }
 
@@ -416,8 +373,7 @@ mod sessions {
             loop {
                 tick.tick().await;
                 let Some(state) = state.upgrade() else { return };
-                #[allow(irrefutable_let_patterns)]
-                if let Store::Memory(store) = state.sessions.store() {
+                if let Store::Left(store) = state.sessions.store() {
                     store.purge(now_precise(), ACCESS_TOKEN_TTL as f64 + 60.0);
                 }
             }
@@ -764,12 +720,9 @@ fn issue_token(
     })
 }
 
-/// Seconds since the epoch, to the microsecond (exact in an f64 for this era).
+/// Seconds since the epoch, to the microsecond: the crate's clock.
 fn now_precise() -> f64 {
-    let micros = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_micros());
-    micros as f64 / 1e6
+    tower_jwt_auth::SystemClock::now_precise()
 }
 
 /// A JSON error `{"error", "error_description"}`.

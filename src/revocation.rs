@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use arc_swap::ArcSwap;
 
-use crate::{AuthErrorKind, TokenCheck, TokenIds, Validation};
+use crate::{AuthErrorKind, TokenCheck, TokenIds};
 
 /// Why the list refused to record a revocation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -312,7 +312,7 @@ impl Revocations {
     }
 }
 
-/// The list is a [`TokenCheck`]: give it to [`Validation::check`] or, better,
+/// The list is a [`TokenCheck`]: give it to [`Validation::check`](crate::Validation::check) or, better,
 /// [`JwtAuthLayer::check`](crate::JwtAuthLayer::check). A list known to be out of date refuses
 /// with 503 ([`AuthErrorKind::RevocationsUnavailable`]); an empty one asks for no identifiers.
 impl TokenCheck for Revocations {
@@ -328,14 +328,6 @@ impl TokenCheck for Revocations {
             return Err(AuthErrorKind::Revoked);
         }
         Ok(())
-    }
-}
-
-impl Validation {
-    /// Refuses tokens on `list`: the same as [`check(list)`](Validation::check).
-    #[must_use]
-    pub fn revocations(self, list: Revocations) -> Self {
-        self.check(list)
     }
 }
 

@@ -21,6 +21,25 @@ impl<F: Fn() -> u64 + Send + Sync> Clock for F {
 #[non_exhaustive]
 pub struct SystemClock;
 
+impl SystemClock {
+    /// Seconds since the Unix epoch with their fraction, to the microsecond (exact in an `f64`
+    /// for this era; 0 before the epoch): for an `iat` of sub-second precision, so that a
+    /// revocation cutoff splits a second, and for session times.
+    ///
+    /// ```
+    /// use tower_jwt_auth::{Clock, SystemClock};
+    /// let precise = SystemClock::now_precise();
+    /// assert!((precise - SystemClock::default().now() as f64).abs() < 2.0);
+    /// ```
+    #[must_use]
+    pub fn now_precise() -> f64 {
+        let micros = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros());
+        micros as f64 / 1e6
+    }
+}
+
 impl Clock for SystemClock {
     fn now(&self) -> u64 {
         system_now()

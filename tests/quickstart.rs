@@ -70,9 +70,15 @@ fn free_port() -> u16 {
 /// One HTTP/1.1 request; the status and the raw head and body.
 fn get(port: u16, path: &str, token: Option<&str>) -> (u16, String) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
     let auth = token.map_or_else(String::new, |t| format!("Authorization: Bearer {t}\r\n"));
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\n{auth}Connection: close\r\n\r\n").expect("send");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\n{auth}Connection: close\r\n\r\n"
+    )
+    .expect("send");
     let mut response = String::new();
     stream.read_to_string(&mut response).expect("read");
     let status = response
@@ -103,7 +109,10 @@ fn the_quick_start_answers_401_200_403_and_404() {
             }
             panic!("the quick start exited with {status}: {err}");
         }
-        assert!(Instant::now() < deadline, "the quick start did not listen within 30 s");
+        assert!(
+            Instant::now() < deadline,
+            "the quick start did not listen within 30 s"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 
@@ -121,7 +130,10 @@ fn the_quick_start_answers_401_200_403_and_404() {
 
     let (status, response) = get(port, "/me", None);
     assert_eq!(status, 401, "{response}");
-    assert!(response.to_ascii_lowercase().contains("www-authenticate: bearer"), "{response}");
+    assert!(
+        response.to_ascii_lowercase().contains("www-authenticate: bearer"),
+        "{response}"
+    );
     let (status, response) = get(port, "/me", Some(&token("user")));
     assert_eq!(status, 200, "{response}");
     assert!(response.ends_with("hello alice"), "{response}");

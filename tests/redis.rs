@@ -25,10 +25,10 @@ use serde::{Deserialize, Serialize};
 use store_suite::{claims, now, SECRET};
 use tower::ServiceExt;
 use tower_jwt_auth::session::{
-    RedisOptions, RedisStore, RefreshError, Rotation, SessionOptions, SessionRecord, SessionStore, Sessions,
-    StoreError,
+    RedisOptions, RedisStore, RefreshError, RotateRequest, Rotation, SessionOptions, SessionRecord,
+    SessionStore, Sessions, StoreError,
 };
-use tower_jwt_auth::{AuthError, AuthErrorKind, JwtAuthLayer, Revocations, SigningKey, Validation};
+use tower_jwt_auth::{AuthError, AuthErrorKind, JwtAuthLayer, Revocations, SigningKey};
 
 /// Where a test's store lives: the shared server (with a prefix of the test's own) or a server
 /// of its own.
@@ -69,18 +69,8 @@ impl SessionStore for Store {
     async fn create(&self, record: SessionRecord) -> Result<(), StoreError> {
         self.store.create(record).await
     }
-    async fn rotate(
-        &self,
-        sid: &str,
-        generation: u64,
-        now: f64,
-        grace: Duration,
-        idle: Duration,
-        revoke_until: f64,
-    ) -> Result<Rotation, StoreError> {
-        self.store
-            .rotate(sid, generation, now, grace, idle, revoke_until)
-            .await
+    async fn rotate(&self, request: RotateRequest<'_>) -> Result<Rotation, StoreError> {
+        self.store.rotate(request).await
     }
     async fn revoke(&self, sid: &str, until: f64) -> Result<bool, StoreError> {
         self.store.revoke(sid, until).await
@@ -380,7 +370,7 @@ async fn max_staleness_fails_closed_with_503_and_recovers() {
         let key = key.verifying_key();
         async move {
             let svc = tower::ServiceBuilder::new()
-                .layer(JwtAuthLayer::<Access>::new(key).validation(Validation::new().revocations(list)))
+                .layer(JwtAuthLayer::<Access>::new(key).check(list))
                 .service_fn(|_req: Request<String>| async {
                     Ok::<_, Infallible>(Response::new(String::new()))
                 });

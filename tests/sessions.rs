@@ -10,9 +10,10 @@ use std::time::Duration;
 
 use store_suite::{claims, now, SECRET};
 use tower_jwt_auth::session::{
-    MemoryStore, RefreshError, Rotation, SessionOptions, SessionRecord, SessionStore, Sessions, StoreError,
+    MemoryStore, RefreshError, RotateRequest, Rotation, SessionOptions, SessionRecord, SessionStore,
+    Sessions, StoreError,
 };
-use tower_jwt_auth::Revocations;
+use tower_jwt_auth::{Either, Revocations};
 
 fn sessions(options: SessionOptions) -> Sessions<MemoryStore> {
     Sessions::new(SECRET, MemoryStore::new(), options).unwrap()
@@ -62,19 +63,9 @@ impl SessionStore for Counting {
     async fn create(&self, record: SessionRecord) -> Result<(), StoreError> {
         self.inner.create(record).await
     }
-    async fn rotate(
-        &self,
-        sid: &str,
-        generation: u64,
-        now: f64,
-        grace: Duration,
-        idle: Duration,
-        revoke_until: f64,
-    ) -> Result<Rotation, StoreError> {
+    async fn rotate(&self, request: RotateRequest<'_>) -> Result<Rotation, StoreError> {
         self.lookups.fetch_add(1, Ordering::SeqCst);
-        self.inner
-            .rotate(sid, generation, now, grace, idle, revoke_until)
-            .await
+        self.inner.rotate(request).await
     }
     async fn revoke(&self, sid: &str, until: f64) -> Result<bool, StoreError> {
         self.inner.revoke(sid, until).await
@@ -169,7 +160,8 @@ mod revocation_in_the_layer {
 
     async fn status(list: &Revocations, key: &SigningKey, token: &str) -> (StatusCode, Option<AuthError>) {
         let layer = JwtAuthLayer::<Claims>::new(key.verifying_key())
-            .validation(Validation::new().clock(|| NOW as u64).revocations(list.clone()));
+            .validation(Validation::new().clock(|| NOW as u64))
+            .check(list.clone());
         let svc = tower::ServiceBuilder::new()
             .layer(layer)
             .service_fn(|_req: Request<String>| async { Ok::<_, Infallible>(Response::new(String::new())) });
@@ -237,4 +229,57 @@ async fn a_shared_store_serves_several_session_managers() {
         RefreshError::Revoked
     );
     assert_eq!(store.len(), 1);
+}
+
+#[tokio::test]
+async fn a_store_chosen_at_run_time_issues_rotates_and_revokes_on_either_side() {
+    // `Either` of two stores is a store: memory of its own on the left, a shared one on the
+    // right, each taking every call and keeping its own revocation list.
+    let shared = std::sync::Arc::new(MemoryStore::new());
+    for store in [
+        Either::Left(MemoryStore::new()),
+        Either::Right(std::sync::Arc::clone(&shared)),
+    ] {
+        let right = matches!(store, Either::Right(_));
+        let s: Sessions<Either<MemoryStore, std::sync::Arc<MemoryStore>>> =
+            Sessions::new(SECRET, store, SessionOptions::default()).unwrap();
+        // Rotation, and reuse revoking the session.
+        let stolen = s.issue("alice", claims()).await.unwrap();
+        let second = s.refresh(stolen.refresh_token.as_str()).await.unwrap();
+        assert_eq!(second.session.generation, 1);
+        let third = s.refresh(second.refresh_token.as_str()).await.unwrap();
+        assert_eq!(third.session.generation, 2);
+        assert_eq!(
+            s.refresh(stolen.refresh_token.as_str()).await.unwrap_err(),
+            RefreshError::Reused
+        );
+        assert!(s
+            .revocations()
+            .is_revoked(None, Some(&stolen.session.sid), None, None));
+        // Logout.
+        let tab = s.issue("alice", claims()).await.unwrap();
+        assert!(s.revoke(&tab.session.sid).await.unwrap());
+        assert_eq!(
+            s.refresh(tab.refresh_token.as_str()).await.unwrap_err(),
+            RefreshError::Revoked
+        );
+        assert!(s
+            .revocations()
+            .is_revoked(None, Some(&tab.session.sid), None, None));
+        // Log out everywhere, and one access token.
+        let phone = s.issue("alice", claims()).await.unwrap();
+        assert_eq!(s.revoke_subject("alice").await.unwrap(), 1);
+        assert_eq!(
+            s.refresh(phone.refresh_token.as_str()).await.unwrap_err(),
+            RefreshError::Revoked
+        );
+        assert!(s
+            .revocations()
+            .is_revoked(None, None, Some("alice"), Some(now() - 1.0)));
+        s.revoke_token("jti-1", now() + 60.0).await.unwrap();
+        assert!(s.revocations().is_revoked(Some("jti-1"), None, None, None));
+        // The side in use did the work, and its list is the one handed out.
+        assert_eq!(shared.len(), if right { 3 } else { 0 });
+        assert_eq!(shared.revocations().is_empty(), !right);
+    }
 }

@@ -3,9 +3,8 @@
 use std::collections::HashMap;
 use std::future::{ready, Future};
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
 
-use super::{finite, now, Rotation, SessionRecord, SessionStore, StoreError};
+use super::{finite, now, RotateRequest, Rotation, SessionRecord, SessionStore, StoreError};
 use crate::Revocations;
 
 /// The revocation cap of [`MemoryStore::new`].
@@ -18,7 +17,7 @@ const DEFAULT_CAP: usize = 100_000;
 /// use tower_jwt_auth::session::{MemoryStore, SessionStore};
 ///
 /// let store = MemoryStore::new();
-/// // The list to give to `Validation::revocations`.
+/// // The list `JwtAuthLayer::sessions` (or `JwtAuthLayer::check`) hands to the layer.
 /// assert!(store.revocations().is_empty());
 /// ```
 #[derive(Debug)]
@@ -94,13 +93,16 @@ impl SessionStore for MemoryStore {
 
     fn rotate(
         &self,
-        sid: &str,
-        generation: u64,
-        now: f64,
-        grace: Duration,
-        idle: Duration,
-        revoke_until: f64,
+        request: RotateRequest<'_>,
     ) -> impl Future<Output = Result<Rotation, StoreError>> + Send {
+        let RotateRequest {
+            sid,
+            generation,
+            now,
+            grace,
+            idle,
+            revoke_until,
+        } = request;
         if let Err(e) = finite(&[now, revoke_until]) {
             return ready(Err(e));
         }

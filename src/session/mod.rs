@@ -22,12 +22,14 @@
 //! list the layer checks ([`SessionStore::revocations`]).
 //!
 //! This module holds the session logic and an in-memory store; shared stores (Redis, feature
-//! `redis`) plug in through [`SessionStore`].
+//! `redis`) plug in through [`SessionStore`], and [`Either`](crate::Either) of two stores is a
+//! store chosen at run time.
 
+mod either;
 mod layer;
 mod memory;
 #[cfg(feature = "redis")]
-mod redis_store;
+mod redis;
 mod token;
 
 use std::fmt;
@@ -39,7 +41,7 @@ use serde_json::{Map, Value};
 pub use self::memory::MemoryStore;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
-pub use self::redis_store::{RedisOptions, RedisStore};
+pub use self::redis::{RedisOptions, RedisStore};
 pub use self::token::RefreshToken;
 use self::token::TokenKey;
 use crate::{ConfigError, RevocationError, Revocations};
@@ -138,6 +140,45 @@ pub enum Rotation {
     Unknown,
 }
 
+/// One rotation, as [`SessionStore::rotate`] receives it: the session and generation a refresh
+/// token names, and the settings of the [`Sessions`] that asks.
+///
+/// A store that wraps another passes it on unchanged; a store or a test that rotates directly
+/// builds it field by field:
+///
+/// ```
+/// use std::time::Duration;
+/// use tower_jwt_auth::session::RotateRequest;
+///
+/// let now = 1_800_000_000.0;
+/// let request = RotateRequest {
+///     sid: "00112233445566778899aabbccddeeff",
+///     generation: 0,
+///     now,
+///     grace: Duration::from_secs(10),
+///     idle: Duration::from_secs(7 * 24 * 3600),
+///     revoke_until: now + 960.0,
+/// };
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct RotateRequest<'a> {
+    /// The session id the refresh token names.
+    pub sid: &'a str,
+    /// The generation the refresh token names.
+    pub generation: u64,
+    /// When the refresh happens (seconds since the epoch, fractional): the rotation time, and
+    /// the time expiry and the grace window are judged at.
+    pub now: f64,
+    /// The grace window: how long after the last rotation its immediate predecessor is still
+    /// answered with the current record ([`Rotation::Converged`]); zero turns it off.
+    pub grace: Duration,
+    /// How long a session may go unused before it expires.
+    pub idle: Duration,
+    /// On reuse, the session's access tokens are refused until then (seconds since the epoch);
+    /// [`Sessions`] passes the time every access token minted until `now` has expired.
+    pub revoke_until: f64,
+}
+
 /// Why a store could not answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -184,19 +225,13 @@ pub trait SessionStore: Send + Sync {
     /// Stores a new session.
     fn create(&self, record: SessionRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Atomically: checks the session, compares `generation` with the current one, and either
-    /// moves to the next generation (`now` is the rotation time), converges within `grace`, or
-    /// on reuse revokes the session and refuses its access tokens until `revoke_until`.
-    /// Expiry: absolute at `expires_at`, idle after `idle` without use.
-    fn rotate(
-        &self,
-        sid: &str,
-        generation: u64,
-        now: f64,
-        grace: Duration,
-        idle: Duration,
-        revoke_until: f64,
-    ) -> impl Future<Output = Result<Rotation, StoreError>> + Send;
+    /// Atomically: checks the session `request.sid`, compares `request.generation` with the
+    /// current one, and either moves to the next generation (`now` is the rotation time),
+    /// converges within `grace`, or on reuse revokes the session and refuses its access tokens
+    /// until `revoke_until`. Expiry: absolute at `expires_at`, idle after `idle` without use.
+    /// [`SessionRecord::rotate`] is the rule.
+    fn rotate(&self, request: RotateRequest<'_>)
+        -> impl Future<Output = Result<Rotation, StoreError>> + Send;
 
     /// Revokes one session (logout) and refuses its access tokens until `until`; `Ok(false)`
     /// when there was no such session (its access tokens are refused all the same).
@@ -215,8 +250,9 @@ pub trait SessionStore: Send + Sync {
     /// Refuses the access token `jti` until its expiry `exp`.
     fn revoke_token(&self, jti: &str, exp: f64) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// The in-memory revocation list this store keeps current; give it to
-    /// [`Validation::revocations`](crate::Validation::revocations).
+    /// The in-memory revocation list this store keeps current: the layer checks it once wired
+    /// with [`JwtAuthLayer::sessions`](crate::JwtAuthLayer::sessions) (or give it to
+    /// [`JwtAuthLayer::check`](crate::JwtAuthLayer::check)).
     fn revocations(&self) -> &Revocations;
 }
 
@@ -228,14 +264,9 @@ impl<S: SessionStore> SessionStore for std::sync::Arc<S> {
 
     fn rotate(
         &self,
-        sid: &str,
-        generation: u64,
-        now: f64,
-        grace: Duration,
-        idle: Duration,
-        revoke_until: f64,
+        request: RotateRequest<'_>,
     ) -> impl Future<Output = Result<Rotation, StoreError>> + Send {
-        S::rotate(self, sid, generation, now, grace, idle, revoke_until)
+        S::rotate(self, request)
     }
 
     fn revoke(&self, sid: &str, until: f64) -> impl Future<Output = Result<bool, StoreError>> + Send {
@@ -448,16 +479,17 @@ impl<S: SessionStore> Sessions<S> {
     /// A [`RefreshError`] naming the cause; `Reused` means the session was just revoked.
     pub async fn refresh(&self, refresh_token: &str) -> Result<Issued, RefreshError> {
         let (sid, generation) = self.key.open(refresh_token).ok_or(RefreshError::Malformed)?;
+        let request = RotateRequest {
+            sid: &sid,
+            generation,
+            now: now(),
+            grace: self.options.grace,
+            idle: self.options.idle,
+            revoke_until: self.access_horizon(),
+        };
         let rotation = self
             .store
-            .rotate(
-                &sid,
-                generation,
-                now(),
-                self.options.grace,
-                self.options.idle,
-                self.access_horizon(),
-            )
+            .rotate(request)
             .await
             .map_err(RefreshError::Unavailable)?;
         let session = match rotation {
@@ -505,7 +537,7 @@ impl<S: SessionStore> Sessions<S> {
     }
 
     /// The revocation list the store keeps current, for
-    /// [`Validation::revocations`](crate::Validation::revocations).
+    /// [`JwtAuthLayer::sessions`](crate::JwtAuthLayer::sessions) (or [`JwtAuthLayer::check`](crate::JwtAuthLayer::check)).
     #[must_use]
     pub fn revocations(&self) -> &Revocations {
         self.store.revocations()
@@ -536,7 +568,5 @@ pub(crate) fn finite(times: &[f64]) -> Result<(), StoreError> {
 const LEEWAY: f64 = 60.0;
 
 pub(crate) fn now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
+    crate::SystemClock::now_precise()
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Map, Value};
 use tower_jwt_auth::session::{
-    RefreshError, Rotation, SessionOptions, SessionRecord, SessionStore, Sessions, StoreError,
+    RefreshError, RotateRequest, Rotation, SessionOptions, SessionRecord, SessionStore, Sessions, StoreError,
 };
 
 pub const SECRET: &[u8] = b"refresh-token-secret-of-at-least-32-bytes";
@@ -158,7 +158,14 @@ pub async fn absolute_and_idle_expiry<H: Harness>() {
     let sid = r.sid.clone();
     store.create(r).await.unwrap();
     match store
-        .rotate(&sid, 3, t0 + 50.0, grace, idle, t0 + 960.0)
+        .rotate(RotateRequest {
+            sid: &sid,
+            generation: 3,
+            now: t0 + 50.0,
+            grace,
+            idle,
+            revoke_until: t0 + 960.0,
+        })
         .await
         .unwrap()
     {
@@ -171,7 +178,14 @@ pub async fn absolute_and_idle_expiry<H: Harness>() {
     // Idle: more than 100 s after the last use.
     assert_eq!(
         store
-            .rotate(&sid, 4, t0 + 151.0, grace, idle, t0 + 960.0)
+            .rotate(RotateRequest {
+                sid: &sid,
+                generation: 4,
+                now: t0 + 151.0,
+                grace,
+                idle,
+                revoke_until: t0 + 960.0
+            })
             .await
             .unwrap(),
         Rotation::Expired
@@ -185,7 +199,14 @@ pub async fn absolute_and_idle_expiry<H: Harness>() {
     while t < t0 + 990.0 {
         t += 90.0;
         match store
-            .rotate(&sid, generation, t, grace, idle, t + 960.0)
+            .rotate(RotateRequest {
+                sid: &sid,
+                generation,
+                now: t,
+                grace,
+                idle,
+                revoke_until: t + 960.0,
+            })
             .await
             .unwrap()
         {
@@ -195,7 +216,14 @@ pub async fn absolute_and_idle_expiry<H: Harness>() {
     }
     assert_eq!(
         store
-            .rotate(&sid, generation, t0 + 1000.0, grace, idle, t0 + 1960.0)
+            .rotate(RotateRequest {
+                sid: &sid,
+                generation,
+                now: t0 + 1000.0,
+                grace,
+                idle,
+                revoke_until: t0 + 1960.0
+            })
             .await
             .unwrap(),
         Rotation::Expired
@@ -354,7 +382,14 @@ pub async fn the_cap_refuses_growth_and_says_so<H: Harness>() {
     );
     assert_eq!(
         store
-            .rotate(&sid, 0, t + 1.0, grace, idle, t + 900.0)
+            .rotate(RotateRequest {
+                sid: &sid,
+                generation: 0,
+                now: t + 1.0,
+                grace,
+                idle,
+                revoke_until: t + 900.0
+            })
             .await
             .unwrap(),
         Rotation::Revoked
@@ -368,7 +403,14 @@ pub async fn the_cap_refuses_growth_and_says_so<H: Harness>() {
     );
     assert_eq!(
         store
-            .rotate(&other, 0, t + 1.0, grace, idle, t + 900.0)
+            .rotate(RotateRequest {
+                sid: &other,
+                generation: 0,
+                now: t + 1.0,
+                grace,
+                idle,
+                revoke_until: t + 900.0
+            })
             .await
             .unwrap(),
         Rotation::Revoked
@@ -396,7 +438,16 @@ pub async fn times_that_are_not_finite_are_refused<H: Harness>() {
             Err(StoreError::Invalid(_))
         ));
         assert!(matches!(
-            store.rotate(&sid, 0, bad, grace, idle, t + 900.0).await,
+            store
+                .rotate(RotateRequest {
+                    sid: &sid,
+                    generation: 0,
+                    now: bad,
+                    grace,
+                    idle,
+                    revoke_until: t + 900.0
+                })
+                .await,
             Err(StoreError::Invalid(_))
         ));
         assert!(matches!(
@@ -407,7 +458,14 @@ pub async fn times_that_are_not_finite_are_refused<H: Harness>() {
     // Nothing was stored half-way: the list is empty and the session still rotates.
     assert!(store.revocations().is_empty());
     match store
-        .rotate(&sid, 0, t + 1.0, grace, idle, t + 900.0)
+        .rotate(RotateRequest {
+            sid: &sid,
+            generation: 0,
+            now: t + 1.0,
+            grace,
+            idle,
+            revoke_until: t + 900.0,
+        })
         .await
         .unwrap()
     {
