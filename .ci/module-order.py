@@ -110,7 +110,7 @@ RANKS = [
     (("token",), 1),
     (("key",), 2),
     (("validation",), 3), (("dangerous",), 3),
-    (("layer",), 4), (("service",), 4), (("future",), 4), (("source",), 4), (("rejection",), 4),
+    (("config",), 4), (("layer",), 4), (("service",), 4), (("future",), 4), (("source",), 4), (("rejection",), 4),
     (("authorize",), 4), (("extract",), 4), (("publish",), 4),
     (("jwks",), 5), (("revocation",), 5), (("session",), 5),
 ]

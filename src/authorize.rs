@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize, Serializer};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::future::ResponseFuture;
+use crate::future::RequireClaimsFuture;
 use crate::rejection::{challenge, check_quoted, respond};
 use crate::{AuthError, AuthErrorKind, Claims, ConfigError, DefaultRejection, RejectionResponse};
 
@@ -244,7 +244,7 @@ where
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future, ResBody, S::Error>;
+    type Future = RequireClaimsFuture<S::Future, ResBody>;
 
     #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
@@ -254,12 +254,12 @@ where
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         let (kind, challenge) = match req.extensions().get::<Claims<T>>() {
             Some(Claims(claims)) if (self.shared.predicate)(claims) => {
-                return ResponseFuture::inner(self.inner.call(req));
+                return RequireClaimsFuture::inner(self.inner.call(req));
             }
             Some(_) => (AuthErrorKind::InsufficientScope, self.shared.forbidden.as_ref()),
             None => (AuthErrorKind::MissingToken, self.shared.unauthorized.as_ref()),
         };
-        ResponseFuture::rejected(respond(&*self.rejection, AuthError::new(kind), challenge))
+        RequireClaimsFuture::rejected(respond(&*self.rejection, AuthError::new(kind), challenge))
     }
 }
 

@@ -1,37 +1,189 @@
-//! The response future shared by the middleware services.
+//! The response futures of the middleware: [`ResponseFuture`] of [`JwtAuth`](crate::JwtAuth),
+//! [`RequireClaimsFuture`] of [`RequireClaims`](crate::RequireClaims). Their states are private;
+//! you never build one, and rarely name one.
 
 use std::fmt;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
 
-use http::Response;
+use http::{Request, Response};
 use pin_project_lite::pin_project;
+use serde::de::DeserializeOwned;
+use tower_service::Service;
 
-type BoxedResponse<B, E> = Pin<Box<dyn Future<Output = Result<Response<B>, E>> + Send>>;
+use crate::config::Config;
+use crate::{Claims, KeyResolver, RejectionResponse};
 
 pin_project! {
-    /// Response future of [`JwtAuth`](crate::JwtAuth) and
-    /// [`RequireClaims`](crate::RequireClaims).
+    /// Response future of [`JwtAuth`](crate::JwtAuth).
     ///
-    /// A verified or refused request never allocates here; only a resolver that has to wait
-    /// (an asynchronous key look-up) moves the request into a boxed future.
-    pub struct ResponseFuture<F, B, E> {
+    /// A verified or refused request is decided in `call`, and this future only forwards the
+    /// inner service's or holds the refusal. A resolver that has to wait (an asynchronous key
+    /// look-up) drives a small state machine instead: the key's future, then the inner service's
+    /// — no box, and no `Send` or `'static` bound on the services or bodies of users whose keys
+    /// are always ready.
+    pub struct ResponseFuture<S, ReqBody, T, K, R>
+    where
+        S: Service<Request<ReqBody>>,
+        K: KeyResolver,
+    {
         #[pin]
-        kind: Kind<F, B, E>,
+        state: State<S, ReqBody, T, K, R>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State<S, ReqBody, T, K, R>
+    where
+        S: Service<Request<ReqBody>>,
+        K: KeyResolver,
+    {
+        Inner { #[pin] future: S::Future },
+        Rejected { response: Option<S::Response> },
+        Resolving { #[pin] key: K::Future, waiting: Option<Waiting<S, ReqBody, T, K, R>> },
+    }
+}
+
+/// What a request waiting for its key keeps: the service made ready for it, the request, the
+/// token (owned: the request's headers cannot be borrowed across the wait) and the
+/// configuration.
+struct Waiting<S, ReqBody, T, K, R> {
+    service: S,
+    request: Request<ReqBody>,
+    token: Box<str>,
+    config: Arc<Config<K>>,
+    rejection: Arc<R>,
+    _claims: PhantomData<fn() -> T>,
+}
+
+impl<S, ReqBody, T, K, R> ResponseFuture<S, ReqBody, T, K, R>
+where
+    S: Service<Request<ReqBody>>,
+    K: KeyResolver,
+{
+    pub(crate) fn inner(future: S::Future) -> Self {
+        Self {
+            state: State::Inner { future },
+        }
+    }
+
+    pub(crate) fn rejected(response: S::Response) -> Self {
+        Self {
+            state: State::Rejected {
+                response: Some(response),
+            },
+        }
+    }
+
+    /// Waits for `key`, then verifies `token` with it and calls `service` (already ready) with
+    /// `request`, or refuses.
+    pub(crate) fn resolving(
+        key: K::Future,
+        service: S,
+        request: Request<ReqBody>,
+        token: Box<str>,
+        config: Arc<Config<K>>,
+        rejection: Arc<R>,
+    ) -> Self {
+        Self {
+            state: State::Resolving {
+                key,
+                waiting: Some(Waiting {
+                    service,
+                    request,
+                    token,
+                    config,
+                    rejection,
+                    _claims: PhantomData,
+                }),
+            },
+        }
+    }
+}
+
+impl<S, ReqBody, T, K, R> fmt::Debug for ResponseFuture<S, ReqBody, T, K, R>
+where
+    S: Service<Request<ReqBody>>,
+    K: KeyResolver,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}
+
+impl<S, ReqBody, ResBody, T, K, R> Future for ResponseFuture<S, ReqBody, T, K, R>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    T: DeserializeOwned + Clone + Send + Sync + 'static,
+    K: KeyResolver,
+    R: RejectionResponse<ResBody>,
+{
+    type Output = Result<Response<ResBody>, S::Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        loop {
+            match this.state.as_mut().project() {
+                StateProj::Inner { future } => return future.poll(cx),
+                StateProj::Rejected { response } => return Poll::Ready(Ok(take(response))),
+                StateProj::Resolving { key, waiting } => {
+                    let key = ready!(key.poll(cx));
+                    let Waiting {
+                        mut service,
+                        mut request,
+                        token,
+                        config,
+                        rejection,
+                        ..
+                    } = take(waiting);
+                    let verified = match key {
+                        Ok(key) => config.validation.verify_with_key::<T>(&token, &key),
+                        Err(error) => Err(error.into()),
+                    };
+                    match verified {
+                        Ok(claims) => {
+                            request.extensions_mut().insert(Claims(claims));
+                            let future = service.call(request);
+                            this.state.set(State::Inner { future });
+                        }
+                        Err(error) => return Poll::Ready(Ok(config.reject(&*rejection, error))),
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Takes what a state holds until it completes.
+fn take<V>(slot: &mut Option<V>) -> V {
+    // The one allowed panic: polling a future after it completed breaks the Future contract,
+    // and no request data can cause it.
+    #[allow(clippy::expect_used)]
+    slot.take().expect("future polled after completion")
+}
+
+pin_project! {
+    /// Response future of [`RequireClaims`](crate::RequireClaims): the inner service's, or the
+    /// refusal decided in `call`.
+    pub struct RequireClaimsFuture<F, B> {
+        #[pin]
+        kind: Kind<F, B>,
     }
 }
 
 pin_project! {
     #[project = KindProj]
-    enum Kind<F, B, E> {
+    enum Kind<F, B> {
         Inner { #[pin] future: F },
         Rejected { response: Option<Response<B>> },
-        Resolving { future: BoxedResponse<B, E> },
     }
 }
 
-impl<F, B, E> ResponseFuture<F, B, E> {
+impl<F, B> RequireClaimsFuture<F, B> {
     pub(crate) fn inner(future: F) -> Self {
         Self {
             kind: Kind::Inner { future },
@@ -45,21 +197,15 @@ impl<F, B, E> ResponseFuture<F, B, E> {
             },
         }
     }
-
-    pub(crate) fn resolving(future: BoxedResponse<B, E>) -> Self {
-        Self {
-            kind: Kind::Resolving { future },
-        }
-    }
 }
 
-impl<F, B, E> fmt::Debug for ResponseFuture<F, B, E> {
+impl<F, B> fmt::Debug for RequireClaimsFuture<F, B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+        f.debug_struct("RequireClaimsFuture").finish_non_exhaustive()
     }
 }
 
-impl<F, B, E> Future for ResponseFuture<F, B, E>
+impl<F, B, E> Future for RequireClaimsFuture<F, B>
 where
     F: Future<Output = Result<Response<B>, E>>,
 {
@@ -68,14 +214,7 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().kind.project() {
             KindProj::Inner { future } => future.poll(cx),
-            KindProj::Rejected { response } => {
-                // The one allowed panic: polling a future after it completed breaks the Future
-                // contract, and no request data can cause it.
-                #[allow(clippy::expect_used)]
-                let response = response.take().expect("future polled after completion");
-                Poll::Ready(Ok(response))
-            }
-            KindProj::Resolving { future } => future.as_mut().poll(cx),
+            KindProj::Rejected { response } => Poll::Ready(Ok(take(response))),
         }
     }
 }

@@ -6,22 +6,11 @@ use std::sync::Arc;
 
 use tower_layer::Layer;
 
+use crate::config::Config;
 use crate::rejection::Challenges;
 use crate::{
     ConfigError, DefaultRejection, JwtAuth, KeyResolver, TokenCheck, TokenSource, Validation, VerifyingKey,
 };
-
-/// Everything a [`JwtAuth`] service shares with its clones.
-#[derive(Clone)]
-pub(crate) struct Config<K> {
-    pub(crate) validation: Validation,
-    /// Checks added to the layer itself: kept whatever [`JwtAuthLayer::validation`] is given.
-    pub(crate) pinned: Vec<Arc<dyn TokenCheck>>,
-    pub(crate) resolver: K,
-    pub(crate) source: TokenSource,
-    pub(crate) optional: bool,
-    pub(crate) challenges: Challenges,
-}
 
 /// Applies [`JwtAuth`] to a service: every request must carry a valid token, whose claims (`T`)
 /// are inserted into the request extensions as [`Claims<T>`](crate::Claims).

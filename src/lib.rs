@@ -68,12 +68,13 @@
 mod algorithm;
 mod authorize;
 mod claims;
+mod config;
 pub mod dangerous;
 mod either;
 mod error;
 #[cfg(feature = "axum")]
 mod extract;
-mod future;
+pub mod future;
 #[cfg(feature = "jwks")]
 #[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
 pub mod jwks;
@@ -101,7 +102,6 @@ pub use self::error::{AuthError, AuthErrorKind, Claim, ConfigError, SignError};
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use self::extract::MissingClaims;
-pub use self::future::ResponseFuture;
 #[cfg(feature = "jwks")]
 pub use self::jwks::{JwksOptions, JwksResolver};
 pub use self::key::{

@@ -9,9 +9,8 @@ use http::{Request, Response};
 use serde::de::DeserializeOwned;
 use tower_service::Service;
 
+use crate::config::Config;
 use crate::future::ResponseFuture;
-use crate::layer::Config;
-use crate::rejection::respond;
 use crate::source::refusal;
 use crate::{
     AuthError, AuthErrorKind, Claims, DefaultRejection, JwtAuthLayer, KeyResolver, RejectionResponse,
@@ -93,18 +92,14 @@ enum Outcome<T, F> {
 
 impl<S, T, K, R, ReqBody, ResBody> Service<Request<ReqBody>> for JwtAuth<S, T, K, R>
 where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
     T: DeserializeOwned + Clone + Send + Sync + 'static,
-    K: KeyResolver + Send + Sync + 'static,
-    K::Future: Send + 'static,
-    R: RejectionResponse<ResBody> + Send + Sync + 'static,
-    ReqBody: Send + 'static,
-    ResBody: Send + 'static,
+    K: KeyResolver,
+    R: RejectionResponse<ResBody>,
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future, ResBody, S::Error>;
+    type Future = ResponseFuture<S, ReqBody, T, K, R>;
 
     #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
@@ -131,37 +126,22 @@ where
                 ResponseFuture::inner(self.inner.call(req))
             }
             Outcome::PassWithoutClaims => ResponseFuture::inner(self.inner.call(req)),
-            Outcome::Refused(error) => ResponseFuture::rejected(reject(config, &*self.rejection, error)),
+            Outcome::Refused(error) => ResponseFuture::rejected(config.reject(&*self.rejection, error)),
             Outcome::Pending(key, token) => {
                 // The inner service is called later, from the future: move the service that
                 // `poll_ready` readied into it and keep a fresh clone here. See
                 // https://docs.rs/tower/latest/tower/trait.Service.html#be-careful-when-cloning-inner-services
                 let clone = self.inner.clone();
-                let mut inner = std::mem::replace(&mut self.inner, clone);
-                let config = Arc::clone(&self.config);
-                let rejection = Arc::clone(&self.rejection);
-                ResponseFuture::resolving(Box::pin(async move {
-                    let verified = match key.await {
-                        Ok(key) => config.validation.verify_with_key::<T>(&token, &key),
-                        Err(error) => Err(error.into()),
-                    };
-                    match verified {
-                        Ok(claims) => {
-                            req.extensions_mut().insert(Claims(claims));
-                            inner.call(req).await
-                        }
-                        Err(error) => Ok(reject(&config, &*rejection, error)),
-                    }
-                }))
+                let ready = std::mem::replace(&mut self.inner, clone);
+                ResponseFuture::resolving(
+                    key,
+                    ready,
+                    req,
+                    token,
+                    Arc::clone(&self.config),
+                    Arc::clone(&self.rejection),
+                )
             }
         }
     }
-}
-
-fn reject<K, B, R: RejectionResponse<B> + ?Sized>(
-    config: &Config<K>,
-    hook: &R,
-    error: AuthError,
-) -> Response<B> {
-    respond(hook, error, config.challenges.get(error.kind()))
 }
