@@ -218,21 +218,18 @@ impl<S: fmt::Debug, T, P, R> fmt::Debug for RequireClaims<S, T, P, R> {
     }
 }
 
+impl<S, T, P> RequireClaims<S, T, P>
+where
+    P: Fn(&T) -> bool,
+{
+    /// A layer requiring `predicate` of the claims; see [`RequireClaimsLayer::new`].
+    pub fn layer(predicate: P) -> RequireClaimsLayer<T, P> {
+        RequireClaimsLayer::new(predicate)
+    }
+}
+
 impl<S, T, P, R> RequireClaims<S, T, P, R> {
-    /// The inner service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The inner service, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// Consumes the middleware, returning the inner service.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
+    define_inner_service_accessors!();
 }
 
 impl<S, T, P, R, ReqBody, ResBody> Service<Request<ReqBody>> for RequireClaims<S, T, P, R>

@@ -65,6 +65,9 @@
     )
 )]
 
+#[macro_use]
+mod macros;
+
 mod algorithm;
 mod authorize;
 mod claims;
