@@ -7,14 +7,12 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::{HeaderValue, Request, Response};
-use serde::de::{self, Deserializer, SeqAccess, Visitor};
-use serde::{Deserialize, Serialize, Serializer};
 use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::future::RequireClaimsFuture;
 use crate::rejection::{challenge, check_quoted, respond};
-use crate::{AuthError, AuthErrorKind, Claims, ConfigError, DefaultRejection, RejectionResponse};
+use crate::{AuthError, AuthErrorKind, Claims, ConfigError, DefaultRejection, RejectionResponse, Scopes};
 
 /// Requires the verified [`Claims<T>`] of a request to satisfy a predicate.
 ///
@@ -257,67 +255,5 @@ where
             None => (AuthErrorKind::MissingToken, self.shared.unauthorized.as_ref()),
         };
         RequireClaimsFuture::rejected(respond(&*self.rejection, AuthError::new(kind), challenge))
-    }
-}
-
-/// OAuth scopes: from a space-delimited string (RFC 6749 §3.3, RFC 9068 `scope`) or an array of
-/// strings (the `scp` claim of some providers). A missing claim is no scopes (`#[serde(default)]`).
-///
-/// ```
-/// use tower_jwt_auth::Scopes;
-///
-/// let s: Scopes = serde_json::from_str(r#""orders:read orders:write""#).unwrap();
-/// assert!(s.contains("orders:write"));
-/// let a: Scopes = serde_json::from_str(r#"["orders:read"]"#).unwrap();
-/// assert!(a.contains("orders:read") && !a.contains("orders:write"));
-/// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Scopes(Vec<String>);
-
-impl Scopes {
-    /// Whether `scope` was granted.
-    #[must_use]
-    pub fn contains(&self, scope: &str) -> bool {
-        self.0.iter().any(|s| s == scope)
-    }
-
-    /// The granted scopes.
-    pub fn iter(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(String::as_str)
-    }
-}
-
-impl<S: Into<String>> FromIterator<S> for Scopes {
-    fn from_iter<I: IntoIterator<Item = S>>(iter: I) -> Self {
-        Self(iter.into_iter().map(Into::into).collect())
-    }
-}
-
-impl Serialize for Scopes {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0.join(" "))
-    }
-}
-
-impl<'de> Deserialize<'de> for Scopes {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Scopes;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a space-delimited string or an array of strings")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Scopes, E> {
-                Ok(v.split(' ').filter(|s| !s.is_empty()).collect())
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Scopes, A::Error> {
-                let mut all = Vec::new();
-                while let Some(s) = seq.next_element::<String>()? {
-                    all.push(s);
-                }
-                Ok(Scopes(all))
-            }
-        }
-        d.deserialize_any(V)
     }
 }

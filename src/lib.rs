@@ -98,7 +98,7 @@ mod token;
 mod validation;
 
 pub use self::algorithm::{Algorithm, UnknownAlgorithm};
-pub use self::authorize::{RequireClaims, RequireClaimsLayer, Scopes};
+pub use self::authorize::{RequireClaims, RequireClaimsLayer};
 pub use self::claims::Claims;
 pub use self::either::{Either, EitherFuture};
 pub use self::error::{AuthError, AuthErrorKind, Claim, ConfigError, SignError};
@@ -122,7 +122,7 @@ pub use self::revocation::{RevocationError, Revocations};
 pub use self::service::JwtAuth;
 pub use self::source::TokenSource;
 pub use self::time::{Clock, SystemClock};
-pub use self::token::claims::{Audience, NumericDate, RegisteredClaims};
+pub use self::token::claims::{Audience, NumericDate, RegisteredClaims, Scopes};
 pub use self::validation::{
     TokenCheck, TokenIds, Validation, Verification, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LEN,
 };

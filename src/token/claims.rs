@@ -444,9 +444,10 @@ pub struct RegisteredClaims {
     /// JWT ID.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jti: Option<String>,
-    /// OAuth scopes, space-delimited.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scope: Option<String>,
+    /// OAuth scopes (RFC 9068 `scope`, space-delimited; an array is read too), the same type
+    /// the scope guard [`RequireClaimsLayer::scopes`](crate::RequireClaimsLayer::scopes) reads.
+    #[serde(default, skip_serializing_if = "Scopes::is_empty")]
+    pub scope: Scopes,
 }
 
 impl RegisteredClaims {
@@ -454,6 +455,74 @@ impl RegisteredClaims {
     #[must_use]
     pub fn new() -> Self {
         Self::default()
+    }
+}
+
+/// OAuth scopes: from a space-delimited string (RFC 6749 §3.3, RFC 9068 `scope`) or an array of
+/// strings (the `scp` claim of some providers). A missing claim is no scopes (`#[serde(default)]`).
+///
+/// ```
+/// use tower_jwt_auth::Scopes;
+///
+/// let s: Scopes = serde_json::from_str(r#""orders:read orders:write""#).unwrap();
+/// assert!(s.contains("orders:write"));
+/// let a: Scopes = serde_json::from_str(r#"["orders:read"]"#).unwrap();
+/// assert!(a.contains("orders:read") && !a.contains("orders:write"));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Scopes(Vec<String>);
+
+impl Scopes {
+    /// Whether `scope` was granted.
+    #[must_use]
+    pub fn contains(&self, scope: &str) -> bool {
+        self.0.iter().any(|s| s == scope)
+    }
+
+    /// The granted scopes.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(String::as_str)
+    }
+
+    /// Whether no scope was granted.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<S: Into<String>> FromIterator<S> for Scopes {
+    fn from_iter<I: IntoIterator<Item = S>>(iter: I) -> Self {
+        Self(iter.into_iter().map(Into::into).collect())
+    }
+}
+
+impl Serialize for Scopes {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0.join(" "))
+    }
+}
+
+impl<'de> Deserialize<'de> for Scopes {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Scopes;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a space-delimited string or an array of strings")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Scopes, E> {
+                Ok(v.split(' ').filter(|s| !s.is_empty()).collect())
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Scopes, A::Error> {
+                let mut all = Vec::new();
+                while let Some(s) = seq.next_element::<String>()? {
+                    all.push(s);
+                }
+                Ok(Scopes(all))
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 
