@@ -18,8 +18,8 @@ use crate::{
 /// | situation | status | `WWW-Authenticate` |
 /// | --- | --- | --- |
 /// | no token | 401 | `Bearer` (with `realm` if set), no `error` |
-/// | malformed request (two headers, two sources, broken syntax) | 400 | `Bearer error="invalid_request", ...` |
-/// | token refused (forged, expired, wrong `iss`/`aud`, unknown `kid`, wrong `alg`, too large...) | 401 | `Bearer error="invalid_token", error_description="..."` |
+/// | malformed request (two headers, two sources, two tokens or blanks in one) | 400 | `Bearer error="invalid_request", ...` |
+/// | token refused (forged, expired, wrong `iss`/`aud`, unknown `kid`, wrong `alg`, too large, `Bearer` with nothing after it...) | 401 | `Bearer error="invalid_token", error_description="..."` |
 /// | the key source cannot answer | 503 | none |
 ///
 /// The [`AuthError`](crate::AuthError) is inserted into the extensions of every rejection.
