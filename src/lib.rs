@@ -37,6 +37,24 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! # How the crate is built
+//!
+//! Modules only import from below (CI checks it with `.ci/module-order.py`):
+//!
+//! | level | modules | holds |
+//! | --- | --- | --- |
+//! | leaves | `error`, `algorithm`, `time`, `either` | [`AuthError`], [`Algorithm`], [`Clock`], [`Either`] |
+//! | token | `token/` | the compact form, the header, the one-pass claims reader, claims types ([`NumericDate`], [`Audience`], [`Scopes`]) |
+//! | keys | `key/` | [`VerifyingKey`], [`SigningKey`], JWK and JWK Sets, [`KeyRing`], [`KeySet`], the [`KeyResolver`] trait |
+//! | validation | `validation/` | [`Validation`], the pipeline, the [`TokenCheck`] hook |
+//! | middleware | `layer`, `service`, `future`, `source`, `rejection`, `authorize`, `extract` | [`JwtAuthLayer`], [`RequireClaimsLayer`], [`Claims`] |
+//! | integrations | `jwks/`, `session/`, `revocation` | remote key sets, refresh sessions, the revocation list |
+//!
+//! New capabilities arrive as plug-ins of the level below them: a key source is a
+//! [`KeyResolver`], a rule on verified tokens is a [`TokenCheck`] (the revocation list is one), a
+//! session store is a `session::SessionStore`; a choice between two made at run time is an
+//! [`Either`].
+//!
 //! # Feature flags
 //!
 //! | feature | default | what it adds |

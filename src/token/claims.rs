@@ -26,6 +26,38 @@ pub(crate) enum Match {
     Unmatched,
 }
 
+/// The registered claims the readers watch: the one list of their names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Registered {
+    Exp,
+    Nbf,
+    Iat,
+    Iss,
+    Aud,
+    Sub,
+    /// `jti`, watched only to capture it.
+    Jti,
+    /// `sid`, watched only to capture it.
+    Sid,
+}
+
+impl Registered {
+    /// The claim named `name`; `jti` and `sid` only when the identifiers are captured.
+    pub(crate) fn from_name(name: &str, capture_ids: bool) -> Option<Self> {
+        match name {
+            "exp" => Some(Self::Exp),
+            "nbf" => Some(Self::Nbf),
+            "iat" => Some(Self::Iat),
+            "iss" => Some(Self::Iss),
+            "aud" => Some(Self::Aud),
+            "sub" => Some(Self::Sub),
+            "jti" if capture_ids => Some(Self::Jti),
+            "sid" if capture_ids => Some(Self::Sid),
+            _ => None,
+        }
+    }
+}
+
 /// What validation needs from the payload, read in one pass.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Observed {
@@ -98,19 +130,19 @@ impl<'de> Visitor<'de> for ObservedSeed<'_> {
             sub: Match::Absent,
         };
         while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
-            match key.as_ref() {
-                "exp" => o.exp = map.next_value::<NumValue>()?.0,
-                "nbf" => o.nbf = map.next_value::<NumValue>()?.0,
-                "iat" => o.iat = map.next_value::<NumValue>()?.0,
-                "iss" => {
+            match Registered::from_name(&key, ids.is_some()) {
+                Some(Registered::Exp) => o.exp = map.next_value::<NumValue>()?.0,
+                Some(Registered::Nbf) => o.nbf = map.next_value::<NumValue>()?.0,
+                Some(Registered::Iat) => o.iat = map.next_value::<NumValue>()?.0,
+                Some(Registered::Iss) => {
                     o.iss = match map.next_value::<MaybeText<'de>>()? {
                         MaybeText::Text(iss) if contains(self.issuers, &iss) => Match::Matched,
                         MaybeText::Text(_) => Match::Unmatched,
                         MaybeText::WrongType => Match::WrongType,
                     }
                 }
-                "aud" => o.aud = map.next_value_seed(AudSeed(self.audiences))?,
-                "sub" => {
+                Some(Registered::Aud) => o.aud = map.next_value_seed(AudSeed(self.audiences))?,
+                Some(Registered::Sub) => {
                     o.sub = match map.next_value::<MaybeText<'de>>()? {
                         MaybeText::Text(sub) => {
                             if let Some(ids) = &mut ids {
@@ -121,18 +153,18 @@ impl<'de> Visitor<'de> for ObservedSeed<'_> {
                         MaybeText::WrongType => Match::WrongType,
                     }
                 }
-                "jti" | "sid" if ids.is_some() => {
+                Some(id @ (Registered::Jti | Registered::Sid)) => {
                     if let (MaybeText::Text(value), Some(ids)) =
                         (map.next_value::<MaybeText<'de>>()?, &mut ids)
                     {
-                        if key == "jti" {
+                        if id == Registered::Jti {
                             ids.jti = Some(value);
                         } else {
                             ids.sid = Some(value);
                         }
                     }
                 }
-                _ => {
+                None => {
                     map.next_value::<IgnoredAny>()?;
                 }
             }

@@ -11,7 +11,7 @@ use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use super::claims::{Ids, Match, Num, Observed};
+use super::claims::{Ids, Match, Num, Observed, Registered};
 use super::json::SeenKeys;
 
 /// A complete observation: the registered claims, and the identifiers when they were asked for.
@@ -55,36 +55,6 @@ pub(crate) fn deserialize<'p, T: de::DeserializeOwned>(
     }
     let observed = (!state.incomplete).then_some((state.observed, state.ids));
     Ok((value, observed))
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Registered {
-    Exp,
-    Nbf,
-    Iat,
-    Iss,
-    Aud,
-    Sub,
-    /// `jti`, watched only to capture it.
-    Jti,
-    /// `sid`, watched only to capture it.
-    Sid,
-}
-
-impl Registered {
-    fn from_name(name: &str, capture_ids: bool) -> Option<Self> {
-        match name {
-            "exp" => Some(Self::Exp),
-            "nbf" => Some(Self::Nbf),
-            "iat" => Some(Self::Iat),
-            "iss" => Some(Self::Iss),
-            "aud" => Some(Self::Aud),
-            "sub" => Some(Self::Sub),
-            "jti" if capture_ids => Some(Self::Jti),
-            "sid" if capture_ids => Some(Self::Sid),
-            _ => None,
-        }
-    }
 }
 
 struct State<'de, 'c> {
