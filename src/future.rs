@@ -150,7 +150,11 @@ where
                             let future = service.call(request);
                             this.state.set(State::Inner { future });
                         }
-                        Err(error) => return Poll::Ready(Ok(config.reject(&*rejection, error))),
+                        Err(error) => {
+                            // Done: a poll after this finds no key future to poll again.
+                            this.state.set(State::Rejected { response: None });
+                            return Poll::Ready(Ok(config.reject(&*rejection, error)));
+                        }
                     }
                 }
             }

@@ -125,7 +125,8 @@ impl<T, K: Clone, R> JwtAuthLayer<T, K, R> {
     /// Replaces the rules set before, except what the layer pins: the checks added with
     /// [`check`](Self::check) (and so [`sessions`](Self::sessions)' revocations) stay, and an
     /// issuer the key source is bound to ([`VerifyingKey::with_issuer`], every key of
-    /// [`JwksResolver::oidc`](crate::JwksResolver::oidc)) holds whatever `validation` says.
+    /// `JwksResolver::oidc`) holds whatever `validation` says: a `validation` that lists other
+    /// issuers makes the layer refuse every token of those keys (`InvalidIssuer`).
     pub fn validation(mut self, validation: Validation) -> Self {
         let config = self.config_mut();
         config.validation = validation.with_checks(&config.pinned);

@@ -43,11 +43,11 @@
 //!
 //! | level | modules | holds |
 //! | --- | --- | --- |
-//! | leaves | `error`, `algorithm`, `time`, `either` | [`AuthError`], [`Algorithm`], [`Clock`], [`Either`] |
+//! | leaves | `error`, `algorithm`, `time`, `either`, `claims`, `macros` | [`AuthError`], [`Algorithm`], [`Clock`], [`Either`], [`Claims`] |
 //! | token | `token/` | the compact form, the header, the one-pass claims reader, claims types ([`NumericDate`], [`Audience`], [`Scopes`]) |
 //! | keys | `key/` | [`VerifyingKey`], [`SigningKey`], JWK and JWK Sets, [`KeyRing`], [`KeySet`], the [`KeyResolver`] trait |
-//! | validation | `validation/` | [`Validation`], the pipeline, the [`TokenCheck`] hook |
-//! | middleware | `layer`, `service`, `future`, `source`, `rejection`, `authorize`, `extract` | [`JwtAuthLayer`], [`RequireClaimsLayer`], [`Claims`] |
+//! | validation | `validation/`, `dangerous` | [`Validation`], the pipeline, the [`TokenCheck`] hook; decoding without verifying |
+//! | middleware | `config`, `layer`, `service`, `future`, `source`, `rejection`, `authorize`, `extract`, `publish` | [`JwtAuthLayer`], [`RequireClaimsLayer`], the `Claims<T>` extractor, `PublishJwks` |
 //! | integrations | `jwks/`, `session/`, `revocation` | remote key sets, refresh sessions, the revocation list |
 //!
 //! New capabilities arrive as plug-ins of the level below them: a key source is a

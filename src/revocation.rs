@@ -2,8 +2,9 @@
 //! by session (`sid`) or by subject cutoff, with an in-memory, lock-free check.
 //!
 //! The list holds only revoked, not yet expired entries, so it stays small; every instance keeps
-//! it in memory. A check is one atomic snapshot load when the list is empty; otherwise the
-//! token's `jti`, `sid`, `sub` and `iat` are read and looked up in hash maps.
+//! it in memory. When the list is empty a check is three atomic loads and the token's identifiers
+//! are not even collected; otherwise its `jti`, `sid`, `sub` and `iat`, read in the same pass as
+//! the claims, are looked up in hash maps.
 //!
 //! Cutoffs ("log out everywhere" for a subject, or for everyone) are compared with `iat`: a token
 //! issued at or before the cutoff is refused. Issue `iat` with sub-second precision (a fractional

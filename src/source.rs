@@ -114,7 +114,7 @@ impl TokenSource {
     }
 
     /// Finds the token: `Ok(None)` when there is none, `Err(InvalidRequest)` when the request is
-    /// malformed.
+    /// malformed, `Err(Malformed)` for a `Bearer` scheme with no token after it.
     pub(crate) fn find<'h>(&self, headers: &'h HeaderMap) -> Result<Option<&'h str>, AuthErrorKind> {
         let mut found = None;
         if self.bearer {

@@ -6,7 +6,8 @@ use std::fmt;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
-use crate::key::{KeyError, KeyQuery, KeyRef, KeyResolver, NeverPending, Resolution};
+use super::select::select;
+use super::{KeyError, KeyQuery, KeyRef, KeyResolver, NeverPending, Resolution};
 use crate::token::B64;
 use crate::{Algorithm, ConfigError, VerifyingKey};
 
@@ -450,32 +451,6 @@ impl KeySet {
         select(&self.keys, alg, kid)
             .and_then(|i| self.keys.get(i))
             .ok_or(KeyError::unknown_key())
-    }
-}
-
-/// The key-set policy, shared by [`KeySet`] and the JWKS resolver: with a `kid`, the key with
-/// that `kid` and the token's algorithm; without one, the only key of the token's algorithm.
-pub(crate) fn select<K: std::borrow::Borrow<VerifyingKey>>(
-    keys: &[K],
-    alg: Algorithm,
-    kid: Option<&str>,
-) -> Option<usize> {
-    match kid {
-        Some(kid) => keys
-            .iter()
-            .map(K::borrow)
-            .position(|k| k.kid() == Some(kid) && k.algorithm() == alg),
-        None => {
-            let mut candidates = keys
-                .iter()
-                .map(K::borrow)
-                .enumerate()
-                .filter(|(_, k)| k.algorithm() == alg);
-            match (candidates.next(), candidates.next()) {
-                (Some((index, _)), None) => Some(index),
-                _ => None,
-            }
-        }
     }
 }
 

@@ -1,6 +1,6 @@
 //! Keys and key resolution.
 //!
-//! A [`VerifyingKey`] is bound to exactly one [`Algorithm`]; a token whose `alg` differs is
+//! A [`VerifyingKey`] is bound to exactly one [`Algorithm`](crate::Algorithm); a token whose `alg` differs is
 //! refused, whatever it claims. A [`KeyResolver`] picks the key for a token from its `kid` and
 //! `alg`: synchronously when it can (a static key, a [`KeyRing`], a cache hit), asynchronously
 //! when it must wait (a remote key set).
@@ -21,6 +21,7 @@ pub(crate) mod public;
 mod resolver;
 mod resolver_fn;
 mod ring;
+mod select;
 mod signing;
 #[cfg(feature = "jwks")]
 pub(crate) mod snapshot;

@@ -8,7 +8,7 @@ use crate::ConfigError;
 /// Keys selected by `kid`, for rotation: publish tokens under a new `kid` while the old key
 /// still verifies the tokens already issued, then drop it.
 ///
-/// Policy for tokens **without** a `kid`: refused ([`AuthErrorKind::UnknownKey`]) unless a
+/// Policy for tokens **without** a `kid`: refused ([`AuthErrorKind::UnknownKey`](crate::AuthErrorKind::UnknownKey)) unless a
 /// default key is named with [`KeyRing::with_default_kid`].
 ///
 /// ```

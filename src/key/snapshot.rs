@@ -7,7 +7,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use super::jwk::select;
+use super::select::select;
 use super::VerifyingKey;
 use crate::Algorithm;
 

@@ -153,7 +153,9 @@ impl VerifyingKey {
     }
 
     /// Binds the key to one issuer: a token it verifies must carry `iss` equal to `issuer`,
-    /// whatever [`Validation`](crate::Validation) it is checked under. Keys a
+    /// whatever [`Validation`](crate::Validation) it is checked under (a validation that
+    /// lists other issuers only accepts nothing from this key). [`Validation::verify_jws`](crate::Validation::verify_jws),
+    /// which reads no claims, does not apply it. Keys a
     /// [`JwksResolver::oidc`](crate::JwksResolver::oidc) discovers are bound to their issuer, so
     /// that a key set serving several tenants never lets one tenant's token pass as another's.
     ///

@@ -16,9 +16,10 @@ impl<T, K: Clone, R> JwtAuthLayer<T, K, R> {
     /// #[derive(Clone, serde::Deserialize)]
     /// struct MyClaims { sub: String }
     ///
-    /// let secret = [6u8; 32];
-    /// let sessions = Sessions::new(secret, MemoryStore::default(), SessionOptions::default())?;
-    /// let auth = JwtAuthLayer::<MyClaims>::hs256(secret)?
+    /// // Two secrets: one authenticates refresh tokens, the other signs access tokens.
+    /// let (refresh_secret, access_secret) = ([6u8; 32], [7u8; 32]);
+    /// let sessions = Sessions::new(refresh_secret, MemoryStore::default(), SessionOptions::default())?;
+    /// let auth = JwtAuthLayer::<MyClaims>::hs256(access_secret)?
     ///     .sessions(&sessions)
     ///     .validation(Validation::new().audience("my-api")?); // revocation still checked
     /// # let _ = auth;

@@ -41,11 +41,6 @@ pub use self::record::{Rotation, SessionRecord};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use self::redis::{RedisOptions, RedisStore};
-pub(crate) use self::store::finite;
+pub(crate) use self::store::{finite, now};
 pub use self::store::{RotateRequest, SessionStore, StoreError};
 pub use self::token::RefreshToken;
-
-/// Seconds since the epoch, to the microsecond: the sessions' clock.
-pub(crate) fn now() -> f64 {
-    crate::SystemClock::now_precise()
-}

@@ -28,7 +28,7 @@ pub struct SessionRecord {
 
 impl SessionRecord {
     /// A new session of `sub` at generation 0, opened at `now` (seconds since the epoch) and
-    /// ending at `expires_at`; for stores and tests ([`Sessions::issue`] makes the real ones).
+    /// ending at `expires_at`; for stores and tests ([`Sessions::issue`](super::Sessions::issue) makes the real ones).
     #[must_use]
     pub fn new(
         sid: impl Into<String>,

@@ -9,7 +9,7 @@ use super::{Rotation, SessionRecord};
 use crate::{RevocationError, Revocations};
 
 /// One rotation, as [`SessionStore::rotate`] receives it: the session and generation a refresh
-/// token names, and the settings of the [`Sessions`] that asks.
+/// token names, and the settings of the [`Sessions`](super::Sessions) that asks.
 ///
 /// A store that wraps another passes it on unchanged; a store or a test that rotates directly
 /// builds it field by field:
@@ -43,7 +43,7 @@ pub struct RotateRequest<'a> {
     /// How long a session may go unused before it expires.
     pub idle: Duration,
     /// On reuse, the session's access tokens are refused until then (seconds since the epoch);
-    /// [`Sessions`] passes the time every access token minted until `now` has expired.
+    /// [`Sessions`](super::Sessions) passes the time every access token minted until `now` has expired.
     pub revoke_until: f64,
 }
 
@@ -87,7 +87,7 @@ impl From<RevocationError> for StoreError {
 /// same session, so no refresh can slip past a concurrent revocation.
 ///
 /// Revocations are written through the store, which keeps [`SessionStore::revocations`], the
-/// in-memory list the layer checks, up to date: at once for [`MemoryStore`]; for a shared store,
+/// in-memory list the layer checks, up to date: at once for [`MemoryStore`](super::MemoryStore); for a shared store,
 /// at once on the writing instance and within a second on the others.
 pub trait SessionStore: Send + Sync {
     /// Stores a new session.
@@ -166,4 +166,9 @@ pub(crate) fn finite(times: &[f64]) -> Result<(), StoreError> {
     } else {
         Err(StoreError::Invalid("a time that is not a finite number"))
     }
+}
+
+/// Seconds since the epoch, to the microsecond: the sessions' clock.
+pub(crate) fn now() -> f64 {
+    crate::SystemClock::now_precise()
 }

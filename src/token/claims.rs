@@ -500,6 +500,8 @@ impl RegisteredClaims {
 /// assert!(s.contains("orders:write"));
 /// let a: Scopes = serde_json::from_str(r#"["orders:read"]"#).unwrap();
 /// assert!(a.contains("orders:read") && !a.contains("orders:write"));
+/// let none: Scopes = serde_json::from_str("null").unwrap();
+/// assert!(none.is_empty());
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Scopes(Vec<String>);
@@ -545,6 +547,13 @@ impl<'de> Deserialize<'de> for Scopes {
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Scopes, E> {
                 Ok(v.split(' ').filter(|s| !s.is_empty()).collect())
+            }
+            // `"scope": null` grants nothing (as an absent claim does).
+            fn visit_unit<E: de::Error>(self) -> Result<Scopes, E> {
+                Ok(Scopes::default())
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Scopes, E> {
+                Ok(Scopes::default())
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Scopes, A::Error> {
                 let mut all = Vec::new();

@@ -168,7 +168,7 @@ impl Validation {
         match tap::deserialize::<T>(payload, issuers, &self.audiences, capture_ids) {
             Ok((claims, Some((observed, ids)))) => {
                 self.check_claims(&observed, issuers)?;
-                self.run_checks(&observed, ids.as_ref())?;
+                self.run_checks(payload, issuers, &observed, ids)?;
                 Ok(claims)
             }
             // `T` read the payload in a way the observation could not follow: the separate pass
@@ -176,7 +176,7 @@ impl Validation {
             Ok((claims, None)) => {
                 let (observed, ids) = self.observe(payload, issuers, capture_ids)?;
                 self.check_claims(&observed, issuers)?;
-                self.run_checks(&observed, ids.as_ref())?;
+                self.run_checks(payload, issuers, &observed, ids)?;
                 Ok(claims)
             }
             // `T` failed: the separate pass tells a claim error from a mismatch with `T`.
@@ -189,11 +189,24 @@ impl Validation {
     }
 
     /// The [`TokenCheck`](super::TokenCheck)s, in order, after the signature and the registered claims passed.
-    fn run_checks(&self, observed: &Observed, ids: Option<&Ids<'_>>) -> Result<(), AuthErrorKind> {
+    fn run_checks(
+        &self,
+        payload: &str,
+        issuers: &[Box<str>],
+        observed: &Observed,
+        ids: Option<Ids<'_>>,
+    ) -> Result<(), AuthErrorKind> {
         if self.checks.is_empty() {
             return Ok(());
         }
-        let ids = ids.map_or_else(TokenIds::default, |ids| {
+        // A check that wanted no identifiers when the claims were read (an empty revocation
+        // list) may want them now (an entry arrived meanwhile): read them rather than answer
+        // with none.
+        let ids = match ids {
+            None if self.checks.iter().any(|c| c.needs_ids()) => self.observe(payload, issuers, true)?.1,
+            ids => ids,
+        };
+        let ids = ids.as_ref().map_or_else(TokenIds::default, |ids| {
             TokenIds::new(
                 ids.jti.as_deref(),
                 ids.sid.as_deref(),

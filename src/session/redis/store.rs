@@ -28,11 +28,12 @@ use crate::Revocations;
 /// #[derive(Clone, serde::Deserialize)]
 /// struct MyClaims { sub: String }
 ///
-/// let secret = b"a refresh-token secret shared by the fleet!";
+/// let refresh_secret = b"a refresh-token secret shared by the fleet!";
+/// let access_secret = b"an access-token secret shared by the fleet!";
 /// let store = RedisStore::connect("redis://127.0.0.1:6379", RedisOptions::default()).await?;
-/// let sessions = Sessions::new(secret, store, SessionOptions::default())?;
+/// let sessions = Sessions::new(refresh_secret, store, SessionOptions::default())?;
 /// // Every instance refuses what any instance revoked.
-/// let auth = JwtAuthLayer::<MyClaims>::hs256(secret)?.sessions(&sessions);
+/// let auth = JwtAuthLayer::<MyClaims>::hs256(access_secret)?.sessions(&sessions);
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
