@@ -4,6 +4,8 @@
 // The `Claims<T>` extractor is the `axum` feature (on by default).
 #![cfg(feature = "axum")]
 
+mod support;
+
 use std::convert::Infallible;
 
 use axum::body::Body;
@@ -14,42 +16,18 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, Route};
 use axum::{Json, Router};
 use http_body_util::BodyExt;
-use serde::Deserialize;
 use serde_json::{json, Value};
 use tower::{BoxError, Layer, Service, ServiceExt};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::TraceLayer;
-use tower_jwt_auth::{
-    AuthError, AuthErrorKind, Claims, JwtAuthLayer, RequireClaimsLayer, Scopes, SigningKey, Validation,
-};
+use tower_jwt_auth::{AuthError, AuthErrorKind, Claims, JwtAuthLayer, RequireClaimsLayer};
 
-/// The pinned current time.
-const NOW: u64 = 1_700_000_000;
-/// An expiry comfortably in the future.
-const LATER: u64 = NOW + 600;
-/// The secret of the configured key (32 bytes: HS256).
-const SECRET: &[u8; 32] = b"the-32-byte-secret-of-the-tests!";
-
-#[derive(Clone, Debug, Deserialize)]
-struct MyClaims {
-    sub: String,
-    #[serde(default)]
-    role: String,
-    #[serde(default)]
-    scope: Scopes,
-}
+use support::{token, validation, MyClaims, LATER, NOW, SECRET};
 
 fn auth() -> JwtAuthLayer<MyClaims> {
     JwtAuthLayer::hs256(SECRET)
         .expect("a 32-byte secret")
-        .validation(Validation::new().clock(|| NOW))
-}
-
-fn token(claims: &Value) -> String {
-    SigningKey::hs256(SECRET)
-        .expect("a 32-byte secret")
-        .sign(claims)
-        .expect("claims are an object")
+        .validation(validation())
 }
 
 fn alice() -> String {

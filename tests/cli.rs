@@ -2,6 +2,8 @@
 //! with the example server.
 #![cfg(feature = "cli")]
 
+mod support;
+
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -9,6 +11,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use base64::Engine as _;
 use serde_json::Value;
+
+use support::b64;
 
 #[cfg(feature = "axum")]
 #[path = "../examples/server.rs"]
@@ -85,10 +89,6 @@ fn temp_dir(name: &str) -> PathBuf {
 
 fn path_str(path: &Path) -> &str {
     path.to_str().unwrap()
-}
-
-fn b64(json: &str) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
 }
 
 fn keys_dir(file: &str) -> String {

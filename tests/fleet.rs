@@ -9,11 +9,10 @@
 
 #![cfg(all(feature = "redis", feature = "axum"))]
 
-#[path = "support/redis_server.rs"]
-mod redis_server;
 #[path = "../examples/server.rs"]
 #[allow(dead_code, unreachable_pub)]
 mod server;
+mod support;
 
 use std::time::{Duration, Instant};
 
@@ -21,10 +20,11 @@ use axum::body::Body;
 use axum::http::{header, HeaderMap, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
-use redis_server::Server;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 use tower_jwt_auth::session::RedisOptions;
+
+use support::redis_server::Server;
 
 const SECRET: &str = "fleet-secret-that-is-at-least-32-bytes-long";
 

@@ -13,6 +13,8 @@
 //! | valid token lacking a role or scope | 403 | `Bearer error="insufficient_scope"` (+ `scope`) |
 //! | key source cannot answer | 503 | none |
 
+mod support;
+
 use std::convert::Infallible;
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
@@ -21,8 +23,6 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use http::header::{AUTHORIZATION, COOKIE, WWW_AUTHENTICATE};
 use http::{Request, Response, StatusCode};
 use serde::Deserialize;
@@ -31,33 +31,17 @@ use tower::util::BoxCloneSyncService;
 use tower::{service_fn, BoxError, Layer, Service, ServiceBuilder, ServiceExt};
 use tower_jwt_auth::{
     resolver_fn, AuthError, AuthErrorKind as K, Claim, Claims, JwtAuthLayer, KeyError, KeyQuery, KeyResolver,
-    KeyRing, RequireClaimsLayer, Resolution, Scopes, SigningKey, TokenSource, Validation, VerifyingKey,
+    KeyRing, RequireClaimsLayer, Resolution, SigningKey, TokenSource, VerifyingKey,
 };
+
+use support::{b64, signer, token, validation, MyClaims, ATTACKER, LATER, NOW, SECRET};
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures
 // ---------------------------------------------------------------------------------------------
 
-/// The pinned current time.
-const NOW: u64 = 1_700_000_000;
-/// An expiry comfortably in the future.
-const LATER: u64 = NOW + 600;
-/// The secret of the configured key (32 bytes: HS256).
-const SECRET: &[u8; 32] = b"the-32-byte-secret-of-the-tests!";
-/// A secret the service does not know.
-const ATTACKER: &[u8; 32] = b"an-attacker-chosen-32-byte-key!!";
 /// What the echo service answers when the request carries no claims.
 const ANONYMOUS: &str = "anonymous";
-
-/// The claims the protected service reads.
-#[derive(Clone, Debug, Deserialize)]
-struct MyClaims {
-    sub: String,
-    #[serde(default)]
-    role: String,
-    #[serde(default)]
-    scope: Scopes,
-}
 
 type Req = Request<String>;
 type Res = Response<String>;
@@ -143,10 +127,6 @@ where
     }
 }
 
-fn validation() -> Validation {
-    Validation::new().clock(|| NOW)
-}
-
 /// The layer under test: HS256 with [`SECRET`], time pinned.
 fn layer() -> JwtAuthLayer<MyClaims> {
     JwtAuthLayer::hs256(SECRET)
@@ -154,18 +134,9 @@ fn layer() -> JwtAuthLayer<MyClaims> {
         .validation(validation())
 }
 
-fn signer() -> SigningKey {
-    SigningKey::hs256(SECRET).expect("a 32-byte secret")
-}
-
 /// Good claims for alice.
 fn alice() -> Value {
     json!({ "sub": "alice", "role": "user", "exp": LATER })
-}
-
-/// `claims` signed with [`SECRET`].
-fn token(claims: &Value) -> String {
-    signer().sign(claims).expect("claims are an object")
 }
 
 fn request() -> http::request::Builder {
@@ -182,10 +153,6 @@ fn with_authorization(value: &str) -> Result<Req, http::Error> {
 
 fn bearer(token: &str) -> Result<Req, http::Error> {
     with_authorization(&format!("Bearer {token}"))
-}
-
-fn b64(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
 }
 
 // ---------------------------------------------------------------------------------------------

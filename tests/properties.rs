@@ -4,11 +4,11 @@
 //! dependencies of this crate), so that they get past the signature check and reach the header
 //! and claim rules.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -20,8 +20,7 @@ use tower_jwt_auth::{
     VerifyingKey,
 };
 
-/// The pinned "now" of every validation here.
-const NOW: u64 = 1_700_000_000;
+use support::{b64, validation as pinned, NOW};
 
 const CASES: u32 = 384;
 
@@ -46,10 +45,6 @@ fn min_secret_len(alg: Algorithm) -> usize {
 
 /// The HMAC algorithms (this suite signs with shared secrets).
 const HMAC_ALGS: [Algorithm; 3] = [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512];
-
-fn pinned() -> Validation {
-    Validation::new().clock(|| NOW)
-}
 
 /// An algorithm and a secret of an acceptable length for it.
 fn alg_and_secret() -> impl Strategy<Value = (Algorithm, Vec<u8>)> {
@@ -351,10 +346,6 @@ fn demanding() -> Validation {
         .leeway(Duration::ZERO)
 }
 
-fn b64(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
 proptest! {
     #![proptest_config(config())]
 
@@ -400,7 +391,7 @@ proptest! {
         payload in "(?s).{0,80}",
     ) {
         let header = format!("{{\"alg\":\"HS256\"{tail}");
-        let token = format!("{}.{}.{}", b64(header.as_bytes()), b64(payload.as_bytes()), b64(&[0; 32]));
+        let token = format!("{}.{}.{}", b64(header.as_bytes()), b64(payload.as_bytes()), b64([0; 32]));
         prop_assert!(!exercise(&token));
     }
 }

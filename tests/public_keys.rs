@@ -17,6 +17,8 @@
 
 #![cfg(feature = "aws-lc")]
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
@@ -33,12 +35,7 @@ use tower_jwt_auth::{
     VerifyingKey,
 };
 
-/// The pinned "now" of every validation here.
-const NOW: u64 = 1_700_000_000;
-
-fn pinned() -> Validation {
-    Validation::new().clock(|| NOW)
-}
+use support::{b64, validation as pinned, NOW};
 
 /// Every public-key algorithm.
 const PUBLIC_ALGS: [Algorithm; 10] = [
@@ -171,10 +168,6 @@ fn is_invalid_key(e: &ConfigError) -> bool {
 
 fn jwk(json: Value) -> Jwk {
     serde_json::from_value(json).expect("a JWK")
-}
-
-fn b64(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
 }
 
 fn unb64(text: &str) -> Vec<u8> {
@@ -772,7 +765,7 @@ fn malformed_public_keys_are_refused_as_invalid_keys() {
     let mut wrong_size = expected_jwk("p256");
     wrong_size["crv"] = Value::from("P-384");
     let mut short_ed = expected_jwk("ed25519");
-    short_ed["x"] = Value::from(b64(&[9u8; 31]));
+    short_ed["x"] = Value::from(b64([9u8; 31]));
     let mut no_y = expected_jwk("p384");
     no_y.as_object_mut().unwrap().remove("y");
     let mut other_curve = expected_jwk("ed25519");
@@ -1366,7 +1359,7 @@ fn a_key_set_reports_the_keys_it_skips_and_why() {
     dup_b["kid"] = Value::from("dup");
     let set = key_set(&[
         published(Algorithm::EdDSA, Some("good")),
-        json!({"kty": "oct", "kid": "secret", "alg": "HS256", "k": b64(&[7u8; 32])}),
+        json!({"kty": "oct", "kid": "secret", "alg": "HS256", "k": b64([7u8; 32])}),
         private,
         private_ec,
         enc,

@@ -8,9 +8,8 @@
 
 #![cfg(feature = "redis")]
 
-#[path = "support/redis_server.rs"]
-mod redis_server;
 mod store_suite;
+mod support;
 
 use std::convert::Infallible;
 use std::net::TcpListener;
@@ -20,15 +19,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use http::{Request, Response, StatusCode};
-use redis_server::Server;
 use serde::{Deserialize, Serialize};
-use store_suite::{claims, now, SECRET};
 use tower::ServiceExt;
 use tower_jwt_auth::session::{
     RedisOptions, RedisStore, RefreshError, RotateRequest, Rotation, SessionOptions, SessionRecord,
     SessionStore, Sessions, StoreError,
 };
 use tower_jwt_auth::{AuthError, AuthErrorKind, JwtAuthLayer, Revocations, SigningKey};
+
+use store_suite::{claims, now, SECRET};
+use support::redis_server::Server;
 
 /// Where a test's store lives: the shared server (with a prefix of the test's own) or a server
 /// of its own.

@@ -4,6 +4,8 @@
 //! and payload bytes, base64url-encoded and signed with HMAC from the `hmac` and `sha2` crates,
 //! independently of the crate's own signing code. Time is pinned at [`NOW`].
 
+mod support;
+
 use std::fmt::Debug;
 use std::time::Duration;
 
@@ -19,18 +21,12 @@ use tower_jwt_auth::{
     SigningKey, Validation, Verification, VerifyingKey,
 };
 
+use support::{b64, signer as signing, validation, ATTACKER, LATER, NOW, SECRET};
+
 // ---------------------------------------------------------------------------------------------
 // Fixtures
 // ---------------------------------------------------------------------------------------------
 
-/// The pinned current time.
-const NOW: u64 = 1_700_000_000;
-/// An expiry comfortably in the future.
-const LATER: u64 = NOW + 600;
-/// The secret of the configured key (32 bytes: HS256).
-const SECRET: &[u8; 32] = b"the-32-byte-secret-of-the-tests!";
-/// A secret the service does not know.
-const ATTACKER: &[u8; 32] = b"an-attacker-chosen-32-byte-key!!";
 /// The header `SigningKey` writes for HS256 without a `kid`.
 const HEADER: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
 
@@ -55,20 +51,8 @@ fn good_payload() -> String {
     format!(r#"{{"sub":"alice","role":"user","exp":{LATER}}}"#)
 }
 
-fn validation() -> Validation {
-    Validation::new().clock(|| NOW)
-}
-
 fn key() -> VerifyingKey {
     VerifyingKey::hs256(SECRET).unwrap()
-}
-
-fn signing() -> SigningKey {
-    SigningKey::hs256(SECRET).unwrap()
-}
-
-fn b64(bytes: impl AsRef<[u8]>) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
 }
 
 fn hmac256(secret: &[u8], input: &[u8]) -> Vec<u8> {

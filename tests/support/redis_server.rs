@@ -1,7 +1,5 @@
 //! A `redis-server` of a test's own (Debian's package, from `PATH`), on a free loopback port.
 
-#![allow(dead_code)]
-
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
