@@ -13,11 +13,8 @@ use base64::Engine as _;
 use serde_json::Value;
 
 use support::b64;
-
 #[cfg(feature = "axum")]
-#[path = "../examples/server.rs"]
-#[allow(dead_code, unreachable_pub)]
-mod server;
+use support::example_server as server;
 
 const SECRET: &str = "test-secret-that-is-at-least-32-bytes-long";
 const OTHER_SECRET: &str = "another-secret-that-is-at-least-32-bytes";

@@ -9,9 +9,6 @@
 
 #![cfg(all(feature = "redis", feature = "axum"))]
 
-#[path = "../examples/server.rs"]
-#[allow(dead_code, unreachable_pub)]
-mod server;
 mod support;
 
 use std::time::{Duration, Instant};
@@ -24,6 +21,7 @@ use serde_json::{json, Value};
 use tower::ServiceExt;
 use tower_jwt_auth::session::RedisOptions;
 
+use support::example_server as server;
 use support::redis_server::Server;
 
 const SECRET: &str = "fleet-secret-that-is-at-least-32-bytes-long";

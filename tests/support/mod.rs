@@ -1,12 +1,14 @@
 //! What the integration tests share: the pinned clock, the HS256 secret of the tests and its
-//! keys, the claims the protected services read, and a `redis-server` of a test's own
-//! ([`redis_server`]).
+//! keys, the claims the protected services read, a `redis-server` of a test's own
+//! ([`redis_server`]) and the example server's application ([`example_server`]).
 //!
 //! Each test crate declares `mod support;` and uses the part it needs.
 
 // Each test crate uses a part of this module; the rest is unused there.
 #![allow(dead_code)]
 
+#[cfg(feature = "axum")]
+pub(crate) mod example_server;
 pub(crate) mod redis_server;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

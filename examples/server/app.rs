@@ -1,0 +1,180 @@
+//! The application: its state, routes and layers. `main` builds it with the store the
+//! environment names; tests build it with `app` (sessions in memory) or `app_with_redis`
+//! and drive it with `oneshot`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+#[cfg(feature = "aws-lc")]
+use axum::body::Body;
+use axum::extract::DefaultBodyLimit;
+use axum::http::header::AUTHORIZATION;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::json;
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_jwt_auth::{Claims, JwtAuthLayer, RequireClaimsLayer, SigningKey, Validation};
+
+use super::config::Config;
+#[cfg(feature = "jwks")]
+use super::config::Remote;
+use super::errors::{json_rejection, REALM};
+use super::keys::{server_keys, signing_key};
+use super::login::{hash_password, login, User};
+#[cfg(feature = "sessions")]
+use super::sessions;
+#[cfg(feature = "sessions")]
+use super::tokens::ACCESS_TOKEN_TTL;
+use super::tokens::{random_b64, UserClaims};
+
+pub(crate) struct AppState {
+    #[cfg(feature = "sessions")]
+    pub(crate) sessions: tower_jwt_auth::session::Sessions<sessions::Store>,
+    pub(crate) signing: SigningKey,
+    pub(crate) config: Config,
+    pub(crate) users: Vec<User>,
+    /// Verified against when the user is unknown, so both failures cost the same.
+    pub(crate) dummy_hash: String,
+}
+
+/// Builds the application (sessions, with the `sessions` feature, in memory). Fails on a
+/// configuration error (such as a secret under 32 bytes).
+pub fn app(config: Config) -> Result<Router, Box<dyn std::error::Error + Send + Sync>> {
+    app_with(
+        config,
+        #[cfg(feature = "sessions")]
+        sessions::Store::Left(tower_jwt_auth::session::MemoryStore::new()),
+    )
+}
+
+/// Builds the application with its sessions and revocations in Redis at `url`, shared with
+/// every other instance built the same way (with the same `JWT_SECRET`).
+#[cfg(feature = "redis")]
+pub async fn app_with_redis(
+    config: Config,
+    url: &str,
+    options: tower_jwt_auth::session::RedisOptions,
+) -> Result<Router, Box<dyn std::error::Error + Send + Sync>> {
+    let store = tower_jwt_auth::session::RedisStore::connect(url, options).await?;
+    app_with(config, sessions::Store::Right(store))
+}
+
+/// Builds the application with its session store.
+pub(crate) fn app_with(
+    config: Config,
+    #[cfg(feature = "sessions")] store: sessions::Store,
+) -> Result<Router, Box<dyn std::error::Error + Send + Sync>> {
+    let signing = signing_key(&config)?;
+    let mut validation = Validation::new().leeway(Duration::from_secs(30));
+    if let Some(iss) = &config.issuer {
+        validation = validation.issuer(iss.as_str())?;
+    }
+    if let Some(aud) = &config.audience {
+        validation = validation.audience(aud.as_str())?;
+    }
+    let keys = server_keys(&config, &signing)?;
+    #[cfg(feature = "jwks")]
+    if let Some(Remote::Oidc { issuer }) = &config.remote {
+        if config.issuer.as_ref().is_some_and(|iss| iss != issuer) {
+            return Err("JWT_ISSUER and JWT_OIDC_ISSUER differ".into());
+        }
+        validation = validation.issuer(issuer.as_str())?;
+    }
+    let jwks_mode = config.remote.is_some();
+    // Refresh tokens are authenticated with a key derived from JWT_SECRET, so that every
+    // instance sharing the secret (and a Redis) accepts them.
+    #[cfg(feature = "sessions")]
+    let sessions = tower_jwt_auth::session::Sessions::new(
+        sessions::refresh_secret(&config.secret),
+        store,
+        tower_jwt_auth::session::SessionOptions::default()
+            .access_token_lifetime(Duration::from_secs(ACCESS_TOKEN_TTL as u64 + 60)),
+    )?;
+    let auth = JwtAuthLayer::<UserClaims>::new(keys)
+        .validation(validation)
+        .realm(REALM)?
+        .with_rejection(json_rejection);
+    // The layer checks the revocation list the store keeps current.
+    #[cfg(feature = "sessions")]
+    let auth = auth.sessions(&sessions);
+    let admin_only = RequireClaimsLayer::equals(|c: &UserClaims| c.role.as_deref().unwrap_or(""), "admin")
+        .realm(REALM)?
+        .with_rejection(json_rejection);
+
+    let state = Arc::new(AppState {
+        #[cfg(feature = "sessions")]
+        sessions,
+        signing,
+        config,
+        users: vec![
+            User {
+                name: "alice",
+                role: "user",
+                password_hash: hash_password("alice-password")?,
+            },
+            User {
+                name: "admin",
+                role: "admin",
+                password_hash: hash_password("admin-password")?,
+            },
+        ],
+        dummy_hash: hash_password(&random_b64(16))?,
+    });
+    #[cfg(feature = "sessions")]
+    sessions::purge_periodically(&state);
+
+    #[cfg(feature = "aws-lc")]
+    let jwks = if state.config.signing_key_pem.is_some() {
+        Some(tower_jwt_auth::PublishJwks::<Body>::new(
+            [state.signing.verifying_key()],
+            300,
+        )?)
+    } else {
+        None
+    };
+
+    let protected = Router::new()
+        .route("/me", get(me))
+        .route("/admin", get(admin).route_layer(admin_only.clone()));
+    #[cfg(feature = "sessions")]
+    let protected = protected
+        .route("/session/logout", post(sessions::logout))
+        .route("/admin/revoke", post(sessions::revoke).route_layer(admin_only));
+    let protected = protected
+        // `route_layer`: only matched routes need a token, so unknown paths stay 404.
+        .route_layer(auth);
+
+    let router = Router::new();
+    #[cfg(feature = "aws-lc")]
+    let router = match jwks {
+        Some(jwks) => router.route_service("/.well-known/jwks.json", axum::routing::get_service(jwks)),
+        None => router,
+    };
+    // In JWKS mode another party issues the tokens: no login here (404).
+    let router = if jwks_mode {
+        router
+    } else {
+        router.route("/login", post(login))
+    };
+    #[cfg(feature = "sessions")]
+    let router = if jwks_mode {
+        router
+    } else {
+        router.route("/session/refresh", post(sessions::refresh))
+    };
+    Ok(router
+        .route("/health", get(|| async { Json(json!({ "status": "ok" })) }))
+        .merge(protected)
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(16 * 1024))
+        // Marks the token as sensitive so that logging layers redact it.
+        .layer(SetSensitiveRequestHeadersLayer::new([AUTHORIZATION])))
+}
+
+async fn me(Claims(claims): Claims<UserClaims>) -> Json<UserClaims> {
+    Json(claims)
+}
+
+async fn admin(Claims(claims): Claims<UserClaims>) -> Json<serde_json::Value> {
+    Json(json!({ "message": "welcome, admin", "sub": claims.sub }))
+}

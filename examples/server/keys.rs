@@ -1,0 +1,53 @@
+//! The keys of each mode: tokens are signed with the HS256 secret or the `JWT_SIGNING_KEY_FILE`
+//! key, and verified with that key's verifying half or, in JWKS mode, a remote key set
+//! (`JWT_JWKS_URL`, or the one of the `JWT_OIDC_ISSUER`).
+
+use tower_jwt_auth::{Either, SigningKey, VerifyingKey};
+
+use super::config::Config;
+#[cfg(feature = "jwks")]
+use super::config::Remote;
+
+/// The keys tokens are verified with: the signing key's (HS256 secret or public half), or a
+/// remote key set in JWKS mode. The crate's `Either` is a key resolver when both sides are.
+#[cfg(feature = "jwks")]
+pub(crate) type ServerKeys = Either<VerifyingKey, tower_jwt_auth::JwksResolver>;
+/// The keys tokens are verified with: the signing key's (HS256 secret or public half); without
+/// the `jwks` feature the right side is never made.
+#[cfg(not(feature = "jwks"))]
+pub(crate) type ServerKeys = Either<VerifyingKey, VerifyingKey>;
+
+pub(crate) fn server_keys(
+    config: &Config,
+    signing: &SigningKey,
+) -> Result<ServerKeys, Box<dyn std::error::Error + Send + Sync>> {
+    match &config.remote {
+        None => Ok(Either::Left(signing.verifying_key())),
+        #[cfg(feature = "jwks")]
+        Some(Remote::Jwks { url, cooldown }) => Ok(Either::Right(tower_jwt_auth::JwksResolver::with_options(
+            url,
+            tower_jwt_auth::JwksOptions::default().cooldown(*cooldown),
+        )?)),
+        #[cfg(feature = "jwks")]
+        Some(Remote::Oidc { issuer }) => Ok(Either::Right(tower_jwt_auth::JwksResolver::oidc(
+            issuer,
+            tower_jwt_auth::JwksOptions::default(),
+        )?)),
+        #[cfg(not(feature = "jwks"))]
+        Some(_) => Err("JWT_JWKS_URL / JWT_OIDC_ISSUER need the `jwks` feature (cargo run --example server --features jwks)".into()),
+    }
+}
+
+/// The key tokens are signed with: the PKCS#8 key when one is configured, else the HS256 secret.
+pub(crate) fn signing_key(config: &Config) -> Result<SigningKey, Box<dyn std::error::Error + Send + Sync>> {
+    match &config.signing_key_pem {
+        #[cfg(feature = "aws-lc")]
+        Some(pem) => Ok(SigningKey::from_pkcs8(pem)?),
+        #[cfg(not(feature = "aws-lc"))]
+        Some(_) => Err(
+            "JWT_SIGNING_KEY_FILE needs the `aws-lc` feature (cargo run --example server --features aws-lc)"
+                .into(),
+        ),
+        None => Ok(SigningKey::hs256(config.secret.as_bytes())?),
+    }
+}

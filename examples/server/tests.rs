@@ -1,0 +1,454 @@
+//! The example's own tests: every route and mode through `tower::ServiceExt::oneshot`.
+
+#[cfg(feature = "jwks")]
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use serde_json::json;
+use tower::ServiceExt;
+use tower_jwt_auth::{NumericDate, SigningKey};
+
+use super::app;
+use super::config::Config;
+#[cfg(feature = "jwks")]
+use super::config::Remote;
+#[cfg(feature = "redis")]
+use super::sessions;
+use super::tokens::ACCESS_TOKEN_TTL;
+
+const SECRET: &str = "test-secret-that-is-at-least-32-bytes-long";
+
+fn config(issuer: Option<&str>, audience: Option<&str>) -> Config {
+    Config {
+        secret: SECRET.into(),
+        issuer: issuer.map(Into::into),
+        audience: audience.map(Into::into),
+        signing_key_pem: None,
+        remote: None,
+    }
+}
+
+async fn send(app: &Router, req: Request<Body>) -> (StatusCode, header::HeaderMap, serde_json::Value) {
+    let response = app.clone().oneshot(req).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+    (status, headers, json)
+}
+
+fn login_request(body: &str) -> Request<Body> {
+    Request::post("/login")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_owned()))
+        .unwrap()
+}
+
+fn get(path: &str, token: Option<&str>) -> Request<Body> {
+    let mut req = Request::get(path);
+    if let Some(token) = token {
+        req = req.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    req.body(Body::empty()).unwrap()
+}
+
+async fn login(app: &Router, user: &str, password: &str) -> String {
+    let (status, _, json) = send(
+        app,
+        login_request(&format!(r#"{{"username":"{user}","password":"{password}"}}"#)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(json["token_type"], "Bearer");
+    assert_eq!(json["expires_in"], ACCESS_TOKEN_TTL);
+    json["access_token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn health_needs_no_token() {
+    let app = app(config(None, None)).unwrap();
+    let (status, _, _) = send(&app, get("/health", None)).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn login_then_me_returns_sub_and_role() {
+    let app = app(config(None, None)).unwrap();
+    let token = login(&app, "alice", "alice-password").await;
+    let (status, _, json) = send(&app, get("/me", Some(&token))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(json["sub"], "alice");
+    assert_eq!(json["role"], "user");
+}
+
+#[tokio::test]
+async fn admin_route_answers_403_for_users_and_200_for_admins() {
+    let app = app(config(None, None)).unwrap();
+    let user = login(&app, "alice", "alice-password").await;
+    let (status, headers, json) = send(&app, get("/admin", Some(&user))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        headers[header::WWW_AUTHENTICATE],
+        "Bearer realm=\"tower-jwt-auth example\", error=\"insufficient_scope\""
+    );
+    assert_eq!(json["error"], "insufficient_scope");
+    let admin = login(&app, "admin", "admin-password").await;
+    let (status, _, _) = send(&app, get("/admin", Some(&admin))).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn missing_and_bad_tokens_get_401_with_a_challenge() {
+    let app = app(config(None, None)).unwrap();
+    let (status, headers, _) = send(&app, get("/me", None)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        headers[header::WWW_AUTHENTICATE],
+        "Bearer realm=\"tower-jwt-auth example\""
+    );
+    let (status, headers, json) = send(&app, get("/admin", Some("a.b.c"))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(headers[header::WWW_AUTHENTICATE]
+        .to_str()
+        .unwrap()
+        .contains("error=\"invalid_token\""));
+    assert_eq!(json["error"], "invalid_token");
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_user_get_the_same_401() {
+    let app = app(config(None, None)).unwrap();
+    let wrong = send(&app, login_request(r#"{"username":"alice","password":"nope"}"#)).await;
+    let unknown = send(&app, login_request(r#"{"username":"mallory","password":"nope"}"#)).await;
+    assert_eq!(wrong.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(wrong.0, unknown.0);
+    assert_eq!(wrong.2, unknown.2);
+    // Every 401 carries a challenge.
+    assert_eq!(
+        wrong.1[header::WWW_AUTHENTICATE],
+        "Bearer realm=\"tower-jwt-auth example\""
+    );
+}
+
+#[tokio::test]
+async fn malformed_login_json_gets_400() {
+    let app = app(config(None, None)).unwrap();
+    let nested = format!("{}{}", "[".repeat(5_000), "]".repeat(5_000));
+    for body in ["{", "[]", r#"{"username":"alice"}"#, "", nested.as_str()] {
+        let (status, _, _) = send(&app, login_request(body)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body:.40}");
+    }
+    let huge = "x".repeat(64 * 1024);
+    let (status, _, _) = send(&app, login_request(&huge)).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn issuer_and_audience_are_issued_and_enforced() {
+    let app = app(config(Some("https://issuer.example"), Some("example-api"))).unwrap();
+    let token = login(&app, "alice", "alice-password").await;
+    let (status, _, json) = send(&app, get("/me", Some(&token))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(json["iss"], "https://issuer.example");
+    assert_eq!(json["aud"], "example-api");
+    // A token from a server without iss/aud is refused here.
+    let plain = login(&app_without_iss_aud(), "alice", "alice-password").await;
+    let (status, _, json) = send(&app, get("/me", Some(&plain))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(json["error_description"], "missing iss claim");
+}
+
+/// Defect: an `aud` array naming the configured audience got 401 "invalid claims".
+#[tokio::test]
+async fn an_audience_array_naming_ours_is_accepted() {
+    let app = app(config(None, Some("example-api"))).unwrap();
+    let signing = SigningKey::hs256(SECRET).unwrap();
+    let exp = NumericDate::now().as_secs() + 300;
+    let token = |aud: serde_json::Value| {
+        signing
+            .sign(&json!({"sub": "carol", "role": "user", "aud": aud, "exp": exp}))
+            .unwrap()
+    };
+    let (status, _, json) = send(&app, get("/me", Some(&token(json!(["other", "example-api"]))))).await;
+    assert_eq!(status, StatusCode::OK, "{json}");
+    assert_eq!(json["sub"], "carol");
+    assert_eq!(json["aud"], json!(["other", "example-api"]));
+    let (status, _, json) = send(&app, get("/me", Some(&token(json!(["other", "another"]))))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(json["error_description"], "invalid audience");
+}
+
+fn app_without_iss_aud() -> Router {
+    app(config(None, None)).unwrap()
+}
+
+#[tokio::test]
+async fn oversized_tokens_are_refused_without_a_5xx() {
+    let app = app(config(None, None)).unwrap();
+    let huge = "a".repeat(100 * 1024);
+    let (status, _, json) = send(&app, get("/me", Some(&huge))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(json["error_description"], "token too large");
+}
+
+#[tokio::test]
+async fn unknown_paths_stay_404() {
+    let app = app(config(None, None)).unwrap();
+    let (status, _, _) = send(&app, get("/nope", None)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[cfg(feature = "aws-lc")]
+#[tokio::test]
+async fn a_signing_key_file_signs_verifies_and_publishes_its_public_key() {
+    // A throwaway P-256 key (PKCS#8), for this test only.
+    let pem = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/keys/example-server-p256.pem"
+    ))
+    .unwrap();
+    let mut c = config(None, None);
+    c.signing_key_pem = Some(pem);
+    let app = app(c).unwrap();
+    let token = login(&app, "alice", "alice-password").await;
+    let header = tower_jwt_auth::dangerous::decode_header_unverified(&token).unwrap();
+    assert_eq!(header["alg"], "ES256");
+    let (status, _, _) = send(&app, get("/me", Some(&token))).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, headers, jwks) = send(&app, get("/.well-known/jwks.json", None)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "application/jwk-set+json");
+    assert_eq!(jwks["keys"][0]["kid"], header["kid"]);
+    // HS256 tokens made with the (unused) secret are refused.
+    let hs = SigningKey::hs256(SECRET)
+        .unwrap()
+        .sign(&json!({"sub":"x","role":"admin","exp": NumericDate::now().as_secs() + 60}))
+        .unwrap();
+    let (status, _, _) = send(&app, get("/me", Some(&hs))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[cfg(feature = "jwks")]
+#[tokio::test]
+async fn jwks_mode_has_no_login_and_answers_503_while_the_key_set_is_unreachable() {
+    let mut c = config(None, None);
+    c.remote = Some(Remote::Jwks {
+        url: "http://127.0.0.1:1/jwks.json".into(),
+        cooldown: Duration::from_secs(30),
+    });
+    let app = app(c).unwrap();
+    let (status, _, _) = send(
+        &app,
+        login_request(r#"{"username":"alice","password":"alice-password"}"#),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let token = SigningKey::hs256(SECRET)
+        .unwrap()
+        .sign(&json!({"sub":"x","role":"admin","exp": NumericDate::now().as_secs() + 60}))
+        .unwrap();
+    let (status, headers, _) = send(&app, get("/me", Some(&token))).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(headers.get(header::WWW_AUTHENTICATE).is_none());
+    let (status, _, _) = send(&app, get("/health", None)).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[cfg(feature = "redis")]
+#[test]
+fn redis_urls_are_shown_without_their_password() {
+    assert_eq!(
+        sessions::redact("redis://user:secret@db.internal:6379/2"),
+        "redis://***@db.internal:6379/2"
+    );
+    assert_eq!(
+        sessions::redact("redis://127.0.0.1:6379"),
+        "redis://127.0.0.1:6379"
+    );
+}
+
+#[cfg(feature = "sessions")]
+#[tokio::test]
+async fn sessions_refresh_rotate_detect_reuse_log_out_and_revoke() {
+    let app = app(config(None, None)).unwrap();
+    let post = |path: &str, body: String, cookie: Option<&str>, bearer: Option<&str>| {
+        let mut req = Request::post(path).header(header::CONTENT_TYPE, "application/json");
+        if let Some(c) = cookie {
+            req = req.header(header::COOKIE, format!("__Host-refresh_token={c}"));
+        }
+        if let Some(t) = bearer {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        req.body(Body::from(body)).unwrap()
+    };
+    let response = app
+        .clone()
+        .oneshot(login_request(
+            r#"{"username":"alice","password":"alice-password"}"#,
+        ))
+        .await
+        .unwrap();
+    let set_cookie = response.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(set_cookie.starts_with("__Host-refresh_token=rt1_"));
+    for part in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/", "Max-Age="] {
+        assert!(set_cookie.contains(part), "{set_cookie}");
+    }
+    assert!(!set_cookie.contains("Domain"));
+    let body: serde_json::Value =
+        serde_json::from_slice(&response.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    let first = body["refresh_token"].as_str().unwrap().to_owned();
+    let access = body["access_token"].as_str().unwrap().to_owned();
+
+    // Refresh from the cookie, then from the body: each rotates.
+    let (status, headers, json) =
+        send(&app, post("/session/refresh", String::new(), Some(&first), None)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers[header::SET_COOKIE].to_str().unwrap().contains("rt1_"));
+    let second = json["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(second, first);
+    let (status, _, json) = send(
+        &app,
+        post(
+            "/session/refresh",
+            json!({"refresh_token": second}).to_string(),
+            None,
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let third = json["refresh_token"].as_str().unwrap().to_owned();
+    let third_access = json["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        send(&app, get("/me", Some(&third_access))).await.0,
+        StatusCode::OK
+    );
+
+    // Reuse of the first token: invalid_grant, and the session dies with its tokens.
+    let (status, _, json) = send(&app, post("/session/refresh", String::new(), Some(&first), None)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(json["error"], "invalid_grant");
+    assert_eq!(json["code"], "reused");
+    let (status, _, json) = send(&app, post("/session/refresh", String::new(), Some(&third), None)).await;
+    assert_eq!(
+        (status, json["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("revoked"))
+    );
+    assert_eq!(
+        send(&app, get("/me", Some(&third_access))).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    // The login's own access token belonged to the same session.
+    assert_eq!(
+        send(&app, get("/me", Some(&access))).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // No token, malformed JSON: 400.
+    assert_eq!(
+        send(&app, post("/session/refresh", String::new(), None, None))
+            .await
+            .0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        send(&app, post("/session/refresh", "{".into(), None, None))
+            .await
+            .0,
+        StatusCode::BAD_REQUEST
+    );
+
+    // Logout: 204, cookie cleared, the access token and the refresh token stop working.
+    let (_, _, json) = send(
+        &app,
+        login_request(r#"{"username":"alice","password":"alice-password"}"#),
+    )
+    .await;
+    let (access, refresh) = (
+        json["access_token"].as_str().unwrap().to_owned(),
+        json["refresh_token"].as_str().unwrap().to_owned(),
+    );
+    let (status, headers, _) = send(&app, post("/session/logout", String::new(), None, Some(&access))).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert!(headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .contains("Max-Age=0"));
+    assert_eq!(
+        send(&app, get("/me", Some(&access))).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let (status, _, json) = send(
+        &app,
+        post("/session/refresh", String::new(), Some(&refresh), None),
+    )
+    .await;
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("invalid_grant"))
+    );
+
+    // Admin revocation of alice: her tokens and refresh tokens stop, her next login works.
+    let (_, _, alice) = send(
+        &app,
+        login_request(r#"{"username":"alice","password":"alice-password"}"#),
+    )
+    .await;
+    let admin = login(&app, "admin", "admin-password").await;
+    let user = login(&app, "alice", "alice-password").await;
+    assert_eq!(
+        send(
+            &app,
+            post(
+                "/admin/revoke",
+                json!({"sub": "alice"}).to_string(),
+                None,
+                Some(&user)
+            )
+        )
+        .await
+        .0,
+        StatusCode::FORBIDDEN
+    );
+    let (status, _, _) = send(
+        &app,
+        post(
+            "/admin/revoke",
+            json!({"sub": "alice"}).to_string(),
+            None,
+            Some(&admin),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        send(&app, get("/me", Some(&user))).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let alice_refresh = alice["refresh_token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        send(
+            &app,
+            post("/session/refresh", String::new(), Some(&alice_refresh), None)
+        )
+        .await
+        .0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(send(&app, get("/me", Some(&admin))).await.0, StatusCode::OK);
+    let again = login(&app, "alice", "alice-password").await;
+    assert_eq!(send(&app, get("/me", Some(&again))).await.0, StatusCode::OK);
+}
+
+#[test]
+fn a_short_secret_is_a_configuration_error() {
+    let mut c = config(None, None);
+    c.secret = "short".into();
+    assert!(app(c).is_err());
+}
