@@ -20,8 +20,9 @@ use jwt_simple::prelude::{
     ECDSAP256PublicKeyLike, ECDSAP384PublicKeyLike, ES256PublicKey, ES384PublicKey, Ed25519PublicKey,
     EdDSAPublicKeyLike, PS256PublicKey, RS256PublicKey, RSAPublicKeyLike, VerificationOptions,
 };
+use tower_jwt_auth::validation::Verification;
 use tower_jwt_auth::{
-    Algorithm, JwksOptions, JwksResolver, KeyResolver, PublishJwks, SigningKey, Validation, Verification,
+    Algorithm, JwksOptions, JwksResolver, KeyResolver, PublishJwks, SigningKey, Validation,
 };
 
 fn pem_der(pem: &str) -> Vec<u8> {
@@ -251,12 +252,12 @@ fn bench_jwks(c: &mut Criterion) {
         b.iter(|| assert!(jwks_verify(black_box(&token))))
     });
     // Key look-up alone, where the 50 ns budget applies.
-    let query = tower_jwt_auth::KeyQuery::new(Algorithm::ES256, static_key.kid());
+    let query = tower_jwt_auth::key::KeyQuery::new(Algorithm::ES256, static_key.kid());
     g.bench_function("lookup/static-key", |b| {
         b.iter(|| {
             matches!(
                 black_box(&static_key).resolve(&query),
-                tower_jwt_auth::Resolution::Ready(Ok(_))
+                tower_jwt_auth::key::Resolution::Ready(Ok(_))
             )
         })
     });
@@ -264,7 +265,7 @@ fn bench_jwks(c: &mut Criterion) {
         b.iter(|| {
             matches!(
                 black_box(&resolver).resolve(&query),
-                tower_jwt_auth::Resolution::Ready(Ok(_))
+                tower_jwt_auth::key::Resolution::Ready(Ok(_))
             )
         })
     });
@@ -277,7 +278,7 @@ fn bench_jwks(c: &mut Criterion) {
                         for _ in 0..iters {
                             black_box(matches!(
                                 resolver.resolve(&query),
-                                tower_jwt_auth::Resolution::Ready(Ok(_))
+                                tower_jwt_auth::key::Resolution::Ready(Ok(_))
                             ));
                         }
                     });

@@ -15,6 +15,7 @@ use serde::de::DeserializeOwned;
 use tower_service::Service;
 
 use crate::config::Config;
+pub use crate::either::EitherFuture;
 use crate::{Claims, KeyResolver, RejectionResponse};
 
 pin_project! {

@@ -99,7 +99,7 @@ pub mod future;
 #[cfg(feature = "jwks")]
 #[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
 pub mod jwks;
-mod key;
+pub mod key;
 mod layer;
 #[cfg(feature = "aws-lc")]
 mod publish;
@@ -113,22 +113,19 @@ pub mod session;
 mod source;
 mod time;
 mod token;
-mod validation;
+pub mod validation;
 
 pub use self::algorithm::{Algorithm, UnknownAlgorithm};
 pub use self::authorize::{RequireClaims, RequireClaimsLayer};
 pub use self::claims::Claims;
-pub use self::either::{Either, EitherFuture};
+pub use self::either::Either;
 pub use self::error::{AuthError, AuthErrorKind, Claim, ConfigError, SignError};
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use self::extract::MissingClaims;
 #[cfg(feature = "jwks")]
 pub use self::jwks::{JwksOptions, JwksResolver};
-pub use self::key::{
-    resolver_fn, FnResolver, Jwk, JwkSet, KeyError, KeyErrorKind, KeyQuery, KeyRef, KeyResolver, KeyRing,
-    KeySet, NeverPending, Resolution, SigningKey, SkippedKey, VerifyingKey,
-};
+pub use self::key::{resolver_fn, Jwk, JwkSet, KeyResolver, KeyRing, KeySet, SigningKey, VerifyingKey};
 pub use self::layer::JwtAuthLayer;
 #[cfg(feature = "aws-lc")]
 #[cfg_attr(docsrs, doc(cfg(feature = "aws-lc")))]
@@ -141,6 +138,4 @@ pub use self::service::JwtAuth;
 pub use self::source::TokenSource;
 pub use self::time::{Clock, SystemClock};
 pub use self::token::claims::{Audience, NumericDate, RegisteredClaims, Scopes};
-pub use self::validation::{
-    TokenCheck, TokenIds, Validation, Verification, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LEN,
-};
+pub use self::validation::{TokenCheck, TokenIds, Validation};

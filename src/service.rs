@@ -12,9 +12,10 @@ use tower_service::Service;
 use crate::config::Config;
 use crate::future::ResponseFuture;
 use crate::source::refusal;
+use crate::validation::Verification;
 use crate::{
     AuthError, AuthErrorKind, Claims, DefaultRejection, JwtAuthLayer, KeyResolver, RejectionResponse,
-    Verification, VerifyingKey,
+    VerifyingKey,
 };
 
 /// Middleware that authenticates requests with JSON Web Tokens.

@@ -12,9 +12,9 @@ use std::sync::Arc;
 use http::{Request, Response, StatusCode};
 use serde::Deserialize;
 use tower::{service_fn, BoxError, Layer, ServiceExt};
+use tower_jwt_auth::key::{KeyError, KeyQuery, Resolution};
 use tower_jwt_auth::{
-    AuthErrorKind, Claims, JwtAuthLayer, KeyError, KeyQuery, KeyResolver, Resolution, SigningKey, Validation,
-    VerifyingKey,
+    AuthErrorKind, Claims, JwtAuthLayer, KeyResolver, SigningKey, Validation, VerifyingKey,
 };
 
 const SECRET: &[u8; 32] = b"the-32-byte-secret-of-the-tests!";

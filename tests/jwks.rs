@@ -18,9 +18,10 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 use tower::ServiceExt;
 use tower_jwt_auth::jwks::FetchError;
+use tower_jwt_auth::validation::Verification;
 use tower_jwt_auth::{
     AuthErrorKind, ConfigError, JwksOptions, JwksResolver, JwtAuthLayer, NumericDate, PublishJwks,
-    SigningKey, Validation, Verification,
+    SigningKey, Validation,
 };
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

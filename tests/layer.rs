@@ -29,9 +29,10 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tower::util::BoxCloneSyncService;
 use tower::{service_fn, BoxError, Layer, Service, ServiceBuilder, ServiceExt};
+use tower_jwt_auth::key::{KeyError, KeyQuery, Resolution};
 use tower_jwt_auth::{
-    resolver_fn, AuthError, AuthErrorKind as K, Claim, Claims, JwtAuthLayer, KeyError, KeyQuery, KeyResolver,
-    KeyRing, RequireClaimsLayer, Resolution, SigningKey, TokenSource, VerifyingKey,
+    resolver_fn, AuthError, AuthErrorKind as K, Claim, Claims, JwtAuthLayer, KeyResolver, KeyRing,
+    RequireClaimsLayer, SigningKey, TokenSource, VerifyingKey,
 };
 
 use support::{b64, signer, token, validation, MyClaims, ATTACKER, LATER, NOW, SECRET};

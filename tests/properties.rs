@@ -15,9 +15,9 @@ use proptest::sample::Index;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Sha256, Sha384, Sha512};
+use tower_jwt_auth::validation::Verification;
 use tower_jwt_auth::{
-    dangerous, Algorithm, AuthError, AuthErrorKind, KeyRing, SigningKey, Validation, Verification,
-    VerifyingKey,
+    dangerous, Algorithm, AuthError, AuthErrorKind, KeyRing, SigningKey, Validation, VerifyingKey,
 };
 
 use support::{b64, validation as pinned, NOW};
@@ -668,7 +668,7 @@ proptest! {
         let text = serde_json::to_vec(&claims).expect("serializable");
         // The same parser reads both sides, so floats compare exactly.
         let expected: Value = serde_json::from_slice(&text).expect("valid JSON");
-        if token.len() <= tower_jwt_auth::DEFAULT_MAX_TOKEN_LEN {
+        if token.len() <= tower_jwt_auth::validation::DEFAULT_MAX_TOKEN_LEN {
             prop_assert_eq!(pinned().verify::<Value>(&token, &verifying), Ok(expected));
         } else {
             let err = pinned().verify::<Value>(&token, &verifying).unwrap_err();

@@ -30,9 +30,9 @@ use proptest::test_runner::{Config, TestRunner};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use tower_jwt_auth::validation::Verification;
 use tower_jwt_auth::{
-    Algorithm, AuthError, AuthErrorKind, ConfigError, Jwk, KeySet, SigningKey, Validation, Verification,
-    VerifyingKey,
+    Algorithm, AuthError, AuthErrorKind, ConfigError, Jwk, KeySet, SigningKey, Validation, VerifyingKey,
 };
 
 use support::{b64, validation as pinned, NOW};

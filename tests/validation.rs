@@ -16,9 +16,10 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Sha256, Sha384, Sha512};
+use tower_jwt_auth::validation::Verification;
 use tower_jwt_auth::{
     dangerous, Algorithm, AuthError, AuthErrorKind as K, Claim, ConfigError, KeyResolver, KeyRing, SignError,
-    SigningKey, Validation, Verification, VerifyingKey,
+    SigningKey, Validation, VerifyingKey,
 };
 
 use support::{b64, signer as signing, validation, ATTACKER, LATER, NOW, SECRET};
@@ -118,7 +119,7 @@ fn claims_verdict(v: &Validation, payload: &str) -> Result<(), K> {
     verdict_with(v, &with_payload(payload))
 }
 
-fn ring_verdict<R: KeyResolver<Future = tower_jwt_auth::NeverPending>>(
+fn ring_verdict<R: KeyResolver<Future = tower_jwt_auth::key::NeverPending>>(
     resolver: &R,
     token: &str,
 ) -> Result<(), K> {
@@ -218,7 +219,7 @@ fn a_token_over_8_kib_is_refused_as_too_large() {
         "a validly signed token under the cap verifies"
     );
     assert_eq!(verdict(&too_long), Err(K::TooLarge));
-    assert_eq!(tower_jwt_auth::DEFAULT_MAX_TOKEN_LEN, 8192);
+    assert_eq!(tower_jwt_auth::validation::DEFAULT_MAX_TOKEN_LEN, 8192);
 }
 
 #[test]
@@ -1015,7 +1016,10 @@ fn an_exp_that_passed_within_the_leeway_is_accepted() {
 
 #[test]
 fn a_token_exactly_at_exp_plus_leeway_is_expired() {
-    assert_eq!(tower_jwt_auth::DEFAULT_LEEWAY, Duration::from_secs(30));
+    assert_eq!(
+        tower_jwt_auth::validation::DEFAULT_LEEWAY,
+        Duration::from_secs(30)
+    );
     let at_boundary = format!(r#"{{"exp":{}}}"#, NOW - 30);
     assert_eq!(claims_verdict(&validation(), &at_boundary), Err(K::Expired));
     let one_before = format!(r#"{{"exp":{}}}"#, NOW - 29);
@@ -2042,4 +2046,39 @@ fn the_unverified_decoders_still_refuse_garbage() {
     );
     assert_eq!(header_kind(&huge), K::TooLarge);
     assert_eq!(claims_kind(&huge), K::TooLarge);
+}
+
+/// A claims type that reads `jti` as raw JSON text (`Box<RawValue>`, serde_json's `raw_value`
+/// feature, which any crate of a build may turn on) must not hide the `jti` from the checks: the
+/// one-pass reader cannot follow a raw value, so the separate pass observes, identifiers included.
+#[cfg(feature = "sessions")]
+#[test]
+fn a_raw_json_claim_does_not_hide_the_identifiers_from_the_checks() {
+    #[derive(Deserialize)]
+    #[allow(dead_code)]
+    struct Raw {
+        jti: Box<serde_json::value::RawValue>,
+        exp: u64,
+    }
+    let list = tower_jwt_auth::Revocations::new(10);
+    list.revoke_token("j1", (LATER + 600) as f64).unwrap();
+    let revoked = signing().sign(&json!({ "jti": "j1", "exp": LATER })).unwrap();
+    let other = signing().sign(&json!({ "jti": "j2", "exp": LATER })).unwrap();
+    let checked = validation().check(list);
+    assert_eq!(
+        checked.verify::<Raw>(&revoked, &key()).err().map(|e| e.kind()),
+        Some(K::Revoked)
+    );
+    assert!(checked.verify::<Raw>(&other, &key()).is_ok());
+    // A whole payload read raw is observed too: an expired token stays expired.
+    let expired = signing()
+        .sign(&json!({ "jti": "j3", "exp": NOW - 3600 }))
+        .unwrap();
+    assert_eq!(
+        validation()
+            .verify::<Box<serde_json::value::RawValue>>(&expired, &key())
+            .err()
+            .map(|e| e.kind()),
+        Some(K::Expired)
+    );
 }

@@ -22,11 +22,12 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::Value;
+use tower_jwt_auth::key::{KeyQuery, Resolution};
 use tower_jwt_auth::{
     dangerous, Algorithm, AuthError, AuthErrorKind, ConfigError, KeyRing, Validation, VerifyingKey,
 };
 #[cfg(feature = "aws-lc")]
-use tower_jwt_auth::{KeyQuery, KeyResolver, KeySet, Resolution};
+use tower_jwt_auth::{KeyResolver, KeySet};
 
 const JWS_VECTORS: &str = include_str!("vectors/wycheproof/json_web_signature_test.json");
 const JWK_VECTORS: &str = include_str!("vectors/wycheproof/json_web_key_test.json");

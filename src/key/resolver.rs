@@ -51,7 +51,8 @@ impl<'a> KeyQuery<'a> {
 ///
 /// ```
 /// use std::sync::Arc;
-/// use tower_jwt_auth::{KeyRef, VerifyingKey};
+/// use tower_jwt_auth::VerifyingKey;
+/// use tower_jwt_auth::key::KeyRef;
 ///
 /// let key = VerifyingKey::hs256([5u8; 32])?;
 /// assert_eq!(KeyRef::borrowed(&key).algorithm(), key.algorithm());
@@ -128,7 +129,8 @@ pub enum Resolution<'r, F> {
 ///
 /// ```
 /// use std::sync::Arc;
-/// use tower_jwt_auth::{KeyError, KeyQuery, KeyRef, KeyResolver, NeverPending, Resolution, VerifyingKey};
+/// use tower_jwt_auth::{KeyResolver, VerifyingKey};
+/// use tower_jwt_auth::key::{KeyError, KeyQuery, KeyRef, NeverPending, Resolution};
 ///
 /// /// Picks a key by tenant prefix in the `kid`.
 /// struct Tenants { a: VerifyingKey, b: VerifyingKey }

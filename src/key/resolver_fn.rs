@@ -9,7 +9,8 @@ use super::{KeyError, KeyQuery, KeyRef, KeyResolver, NeverPending, Resolution, V
 ///
 /// ```
 /// use std::sync::Arc;
-/// use tower_jwt_auth::{resolver_fn, KeyError, VerifyingKey};
+/// use tower_jwt_auth::{resolver_fn, VerifyingKey};
+/// use tower_jwt_auth::key::KeyError;
 ///
 /// let key = Arc::new(VerifyingKey::hs256([9u8; 32])?);
 /// let resolver = resolver_fn(move |query| match query.kid() {

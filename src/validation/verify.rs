@@ -4,11 +4,12 @@
 use serde::de::DeserializeOwned;
 
 use super::{TokenIds, Validation};
+use crate::key::KeyQuery;
 use crate::key::{KeyResolver, Resolution, VerifyingKey};
 use crate::token::claims::{Ids, Match, Num, Observed, ObservedSeed};
 use crate::token::header::Header;
 use crate::token::{self, tap, Compact};
-use crate::{Algorithm, AuthError, AuthErrorKind, Claim, KeyQuery};
+use crate::{Algorithm, AuthError, AuthErrorKind, Claim};
 
 /// Decoded headers up to this size stay on the stack.
 const HEADER_STACK: usize = 512;

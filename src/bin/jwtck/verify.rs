@@ -4,9 +4,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::{json, Map, Value};
+use tower_jwt_auth::validation::Verification;
 use tower_jwt_auth::{
     dangerous, Algorithm, AuthError, AuthErrorKind, Claim, JwksOptions, JwksResolver, KeyResolver, KeySet,
-    Validation, Verification, VerifyingKey,
+    Validation, VerifyingKey,
 };
 
 use crate::keys::{self, KeyFile};
