@@ -1,14 +1,9 @@
 //! Dates without a date library: UTC civil time from seconds, human durations, and `--exp`
 //! durations such as `15m` or `-5m`.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
-/// Seconds since the Unix epoch, now.
+/// Seconds since the Unix epoch, now: the library's clock.
 pub(crate) fn now() -> i64 {
-    match SystemTime::now().duration_since(UNIX_EPOCH) {
-        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
-        Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
-    }
+    tower_jwt_auth::NumericDate::now().as_secs()
 }
 
 /// (year, month 1-12, day 1-31) of the day `days` after 1970-01-01, proleptic Gregorian
