@@ -15,7 +15,7 @@ use axum::Router;
 use common::*;
 use criterion::{criterion_group, criterion_main, Criterion};
 use tower::ServiceExt;
-use tower_jwt_auth::{Claims, JwtAuthLayer, Revocations, SigningKey, Validation};
+use tower_jwt_auth::{Claims, JwtAuthLayer, Revocations, SigningKey, TokenCheck, TokenIds, Validation};
 
 fn config() -> Criterion {
     Criterion::default()
@@ -59,6 +59,16 @@ fn bench_check(c: &mut Criterion) {
             )
         })
     });
+    // What the verifier pays per token: the hook's two calls (`needs_ids`, then `check`).
+    let ids = TokenIds::new(Some("jti-x"), Some("sid-x"), Some("alice"), Some(1.7e9));
+    for (name, list) in [("hook-empty", &empty), ("hook-10k-entries", &full)] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let list = black_box(list);
+                (list.needs_ids(), list.check(black_box(&ids)))
+            })
+        });
+    }
     g.finish();
 }
 
