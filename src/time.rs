@@ -22,9 +22,11 @@ impl<F: Fn() -> u64 + Send + Sync> Clock for F {
 pub struct SystemClock;
 
 impl SystemClock {
-    /// Seconds since the Unix epoch with their fraction, to the microsecond (exact in an `f64`
-    /// for this era; 0 before the epoch): for an `iat` of sub-second precision, so that a
-    /// revocation cutoff splits a second, and for session times.
+    /// Seconds since the Unix epoch with their fraction, as precise as an `f64` holds them
+    /// (about a quarter of a microsecond in this era; 0 before the epoch): for an `iat` of
+    /// sub-second precision, so that a revocation cutoff splits a second, and for session times.
+    /// Never rounded down to a coarser unit: a cutoff read from it catches every token issued
+    /// before it.
     ///
     /// ```
     /// use tower_jwt_auth::{Clock, SystemClock};
@@ -33,10 +35,9 @@ impl SystemClock {
     /// ```
     #[must_use]
     pub fn now_precise() -> f64 {
-        let micros = SystemTime::now()
+        SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_micros());
-        micros as f64 / 1e6
+            .map_or(0.0, |d| d.as_secs_f64())
     }
 }
 

@@ -283,3 +283,26 @@ async fn a_store_chosen_at_run_time_issues_rotates_and_revokes_on_either_side() 
         assert_eq!(shared.revocations().is_empty(), !right);
     }
 }
+
+/// "Log out everywhere" refuses every token issued until the call, to the last fraction of a
+/// second: the cutoff is never rounded down (a cutoff truncated to the microsecond let a token
+/// issued in the same microsecond, just before, escape).
+#[tokio::test]
+async fn a_subject_cutoff_catches_a_token_issued_just_before_it() {
+    let sessions = sessions(SessionOptions::default());
+    for round in 0..200 {
+        let sub = format!("user-{round}");
+        // The `iat` another issuer would write: the system time, as precise as an f64 holds it.
+        let issued_before = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64();
+        sessions.revoke_subject(&sub).await.unwrap();
+        assert!(
+            sessions
+                .revocations()
+                .is_revoked(None, None, Some(&sub), Some(issued_before)),
+            "round {round}: a token issued at {issued_before} escaped the cutoff"
+        );
+    }
+}

@@ -53,7 +53,7 @@ pub(crate) fn issue_token(
     })
 }
 
-/// Seconds since the epoch, to the microsecond: the crate's clock.
+/// Seconds since the epoch with their fraction: the crate's clock.
 pub(crate) fn now_precise() -> f64 {
     tower_jwt_auth::SystemClock::now_precise()
 }

@@ -8,9 +8,17 @@
 //! | resolver | when |
 //! | --- | --- |
 //! | [`VerifyingKey`] | one key; a token's `kid` must be absent or equal to the key's `kid`, if it has one |
-//! | [`KeyRing`] | rotation: keys chosen by `kid`; tokens without `kid` are refused unless a default is named |
+//! | [`KeyRing`] | rotation of keys you configure: every key has a distinct `kid`; tokens without `kid` are refused unless a default is named |
+//! | [`KeySet`] | a JWK Set you hold (from a file, or published by an identity provider): keys without `kid` allowed, unusable keys skipped; a token without `kid` gets the only key of its algorithm (several → refused) |
 //! | [`resolver_fn`] | a closure answering at once |
+//! | [`Either`](crate::Either) | one of two, chosen at run time |
+//! | `JwksResolver` (feature `jwks`) | a remote JWK Set, cached, with [`KeySet`]'s rule |
 //! | your own type | anything else, including asynchronous look-ups ([`Resolution::Pending`]) |
+//!
+//! [`KeyRing`] and [`KeySet`] differ on purpose for tokens without a `kid`: a ring you configure
+//! for rotation holds several keys of one algorithm, where guessing would verify against the
+//! wrong one, so it wants the default named; identity providers that publish a single key often
+//! omit `kid`, so a key set takes the only key of the token's algorithm.
 
 #[cfg(feature = "aws-lc")]
 pub(crate) mod der;
