@@ -22,6 +22,10 @@ pub enum Claim {
     Aud,
     /// `sub`, subject.
     Sub,
+    /// `jti`, the token's id (read for the checks after validation).
+    Jti,
+    /// `sid`, the session id (OpenID Connect; read for the checks after validation).
+    Sid,
 }
 
 impl Claim {
@@ -35,7 +39,24 @@ impl Claim {
             Self::Iss => "iss",
             Self::Aud => "aud",
             Self::Sub => "sub",
+            Self::Jti => "jti",
+            Self::Sid => "sid",
         }
+    }
+
+    /// The claim named `name`: the one table of names, shared by both claims readers.
+    pub(crate) fn from_name(name: &str) -> Option<Self> {
+        Some(match name {
+            "exp" => Self::Exp,
+            "nbf" => Self::Nbf,
+            "iat" => Self::Iat,
+            "iss" => Self::Iss,
+            "aud" => Self::Aud,
+            "sub" => Self::Sub,
+            "jti" => Self::Jti,
+            "sid" => Self::Sid,
+            _ => return None,
+        })
     }
 }
 
@@ -130,12 +151,16 @@ impl AuthErrorKind {
         Self::MissingClaim(Claim::Iss),
         Self::MissingClaim(Claim::Aud),
         Self::MissingClaim(Claim::Sub),
+        Self::MissingClaim(Claim::Jti),
+        Self::MissingClaim(Claim::Sid),
         Self::InvalidClaimType(Claim::Exp),
         Self::InvalidClaimType(Claim::Nbf),
         Self::InvalidClaimType(Claim::Iat),
         Self::InvalidClaimType(Claim::Iss),
         Self::InvalidClaimType(Claim::Aud),
         Self::InvalidClaimType(Claim::Sub),
+        Self::InvalidClaimType(Claim::Jti),
+        Self::InvalidClaimType(Claim::Sid),
         Self::InvalidClaims,
         Self::Revoked,
         Self::InsufficientScope,
@@ -171,12 +196,16 @@ impl AuthErrorKind {
             Self::MissingClaim(Claim::Iss) => "missing iss claim",
             Self::MissingClaim(Claim::Aud) => "missing aud claim",
             Self::MissingClaim(Claim::Sub) => "missing sub claim",
+            Self::MissingClaim(Claim::Jti) => "missing jti claim",
+            Self::MissingClaim(Claim::Sid) => "missing sid claim",
             Self::InvalidClaimType(Claim::Exp) => "invalid exp claim",
             Self::InvalidClaimType(Claim::Nbf) => "invalid nbf claim",
             Self::InvalidClaimType(Claim::Iat) => "invalid iat claim",
             Self::InvalidClaimType(Claim::Iss) => "invalid iss claim",
             Self::InvalidClaimType(Claim::Aud) => "invalid aud claim",
             Self::InvalidClaimType(Claim::Sub) => "invalid sub claim",
+            Self::InvalidClaimType(Claim::Jti) => "invalid jti claim",
+            Self::InvalidClaimType(Claim::Sid) => "invalid sid claim",
             Self::InvalidClaims => "invalid claims",
             Self::Revoked => "token revoked",
             Self::InsufficientScope => "insufficient scope",

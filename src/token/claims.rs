@@ -8,6 +8,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 use serde::{Deserialize, Serialize, Serializer};
 
 use super::json::{drain_seq, MaybeText, SeenKeys, Text};
+use crate::Claim;
 
 /// A NumericDate claim as read for validation.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -26,35 +27,12 @@ pub(crate) enum Match {
     Unmatched,
 }
 
-/// The registered claims the readers watch: the one list of their names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Registered {
-    Exp,
-    Nbf,
-    Iat,
-    Iss,
-    Aud,
-    Sub,
-    /// `jti`, watched only to capture it.
-    Jti,
-    /// `sid`, watched only to capture it.
-    Sid,
-}
-
-impl Registered {
-    /// The claim named `name`; `jti` and `sid` only when the identifiers are captured.
-    pub(crate) fn from_name(name: &str, capture_ids: bool) -> Option<Self> {
-        match name {
-            "exp" => Some(Self::Exp),
-            "nbf" => Some(Self::Nbf),
-            "iat" => Some(Self::Iat),
-            "iss" => Some(Self::Iss),
-            "aud" => Some(Self::Aud),
-            "sub" => Some(Self::Sub),
-            "jti" if capture_ids => Some(Self::Jti),
-            "sid" if capture_ids => Some(Self::Sid),
-            _ => None,
-        }
+/// The claim named `name` that the readers watch (the names are [`Claim`]'s); `jti` and `sid`
+/// only when the identifiers are captured.
+pub(crate) fn watched(name: &str, capture_ids: bool) -> Option<Claim> {
+    match Claim::from_name(name)? {
+        Claim::Jti | Claim::Sid if !capture_ids => None,
+        claim => Some(claim),
     }
 }
 
@@ -130,19 +108,19 @@ impl<'de> Visitor<'de> for ObservedSeed<'_> {
             sub: Match::Absent,
         };
         while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
-            match Registered::from_name(&key, ids.is_some()) {
-                Some(Registered::Exp) => o.exp = map.next_value::<NumValue>()?.0,
-                Some(Registered::Nbf) => o.nbf = map.next_value::<NumValue>()?.0,
-                Some(Registered::Iat) => o.iat = map.next_value::<NumValue>()?.0,
-                Some(Registered::Iss) => {
+            match watched(&key, ids.is_some()) {
+                Some(Claim::Exp) => o.exp = map.next_value::<NumValue>()?.0,
+                Some(Claim::Nbf) => o.nbf = map.next_value::<NumValue>()?.0,
+                Some(Claim::Iat) => o.iat = map.next_value::<NumValue>()?.0,
+                Some(Claim::Iss) => {
                     o.iss = match map.next_value::<MaybeText<'de>>()? {
                         MaybeText::Text(iss) if contains(self.issuers, &iss) => Match::Matched,
                         MaybeText::Text(_) => Match::Unmatched,
                         MaybeText::WrongType => Match::WrongType,
                     }
                 }
-                Some(Registered::Aud) => o.aud = map.next_value_seed(AudSeed(self.audiences))?,
-                Some(Registered::Sub) => {
+                Some(Claim::Aud) => o.aud = map.next_value_seed(AudSeed(self.audiences))?,
+                Some(Claim::Sub) => {
                     o.sub = match map.next_value::<MaybeText<'de>>()? {
                         MaybeText::Text(sub) => {
                             if let Some(ids) = &mut ids {
@@ -153,11 +131,11 @@ impl<'de> Visitor<'de> for ObservedSeed<'_> {
                         MaybeText::WrongType => Match::WrongType,
                     }
                 }
-                Some(id @ (Registered::Jti | Registered::Sid)) => {
+                Some(id @ (Claim::Jti | Claim::Sid)) => {
                     if let (MaybeText::Text(value), Some(ids)) =
                         (map.next_value::<MaybeText<'de>>()?, &mut ids)
                     {
-                        if id == Registered::Jti {
+                        if id == Claim::Jti {
                             ids.jti = Some(value);
                         } else {
                             ids.sid = Some(value);

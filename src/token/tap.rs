@@ -11,8 +11,9 @@ use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use super::claims::{Ids, Match, Num, Observed, Registered};
+use super::claims::{watched, Ids, Match, Num, Observed};
 use super::json::SeenKeys;
+use crate::Claim;
 
 /// A complete observation: the registered claims, and the identifiers when they were asked for.
 pub(crate) type Seen<'p> = (Observed, Option<Ids<'p>>);
@@ -63,7 +64,7 @@ struct State<'de, 'c> {
     observed: Observed,
     seen: SeenKeys<'de>,
     /// The registered claim whose value comes next, if any.
-    current: Option<Registered>,
+    current: Option<Claim>,
     top_map: bool,
     incomplete: bool,
     ids: Option<Ids<'de>>,
@@ -71,27 +72,27 @@ struct State<'de, 'c> {
 
 impl<'de> State<'de, '_> {
     /// Keeps the string value of `jti`, `sid` or `sub` when identifiers are captured.
-    fn capture(&mut self, claim: Registered, value: impl FnOnce() -> Cow<'de, str>) {
+    fn capture(&mut self, claim: Claim, value: impl FnOnce() -> Cow<'de, str>) {
         if let Some(ids) = &mut self.ids {
             match claim {
-                Registered::Jti => ids.jti = Some(value()),
-                Registered::Sid => ids.sid = Some(value()),
-                Registered::Sub => ids.sub = Some(value()),
+                Claim::Jti => ids.jti = Some(value()),
+                Claim::Sid => ids.sid = Some(value()),
+                Claim::Sub => ids.sub = Some(value()),
                 _ => {}
             }
         }
     }
 
-    fn observe_num(&mut self, claim: Registered, value: Num) {
+    fn observe_num(&mut self, claim: Claim, value: Num) {
         match claim {
-            Registered::Exp => self.observed.exp = value,
-            Registered::Nbf => self.observed.nbf = value,
-            Registered::Iat => self.observed.iat = value,
+            Claim::Exp => self.observed.exp = value,
+            Claim::Nbf => self.observed.nbf = value,
+            Claim::Iat => self.observed.iat = value,
             _ => self.observe_wrong_type(claim),
         }
     }
 
-    fn observe_str(&mut self, claim: Registered, value: &str) {
+    fn observe_str(&mut self, claim: Claim, value: &str) {
         let found = |set: &[Box<str>]| {
             if set.iter().any(|s| **s == *value) {
                 Match::Matched
@@ -100,36 +101,36 @@ impl<'de> State<'de, '_> {
             }
         };
         match claim {
-            Registered::Iss => self.observed.iss = found(self.issuers),
-            Registered::Aud => self.observed.aud = found(self.audiences),
-            Registered::Sub => self.observed.sub = Match::Matched,
-            Registered::Jti | Registered::Sid => {}
+            Claim::Iss => self.observed.iss = found(self.issuers),
+            Claim::Aud => self.observed.aud = found(self.audiences),
+            Claim::Sub => self.observed.sub = Match::Matched,
+            Claim::Jti | Claim::Sid => {}
             _ => self.observe_num(claim, Num::WrongType),
         }
     }
 
-    fn observe_wrong_type(&mut self, claim: Registered) {
+    fn observe_wrong_type(&mut self, claim: Claim) {
         match claim {
-            Registered::Exp => self.observed.exp = Num::WrongType,
-            Registered::Nbf => self.observed.nbf = Num::WrongType,
-            Registered::Iat => self.observed.iat = Num::WrongType,
-            Registered::Iss => self.observed.iss = Match::WrongType,
-            Registered::Aud => self.observed.aud = Match::WrongType,
-            Registered::Sub => self.observed.sub = Match::WrongType,
+            Claim::Exp => self.observed.exp = Num::WrongType,
+            Claim::Nbf => self.observed.nbf = Num::WrongType,
+            Claim::Iat => self.observed.iat = Num::WrongType,
+            Claim::Iss => self.observed.iss = Match::WrongType,
+            Claim::Aud => self.observed.aud = Match::WrongType,
+            Claim::Sub => self.observed.sub = Match::WrongType,
             // Identifiers of another type identify nothing.
-            Registered::Jti | Registered::Sid => {}
+            Claim::Jti | Claim::Sid => {}
         }
     }
 
-    fn is_observed(&self, claim: Registered) -> bool {
+    fn is_observed(&self, claim: Claim) -> bool {
         match claim {
-            Registered::Exp => self.observed.exp != Num::Absent,
-            Registered::Nbf => self.observed.nbf != Num::Absent,
-            Registered::Iat => self.observed.iat != Num::Absent,
-            Registered::Iss => self.observed.iss != Match::Absent,
-            Registered::Aud => self.observed.aud != Match::Absent,
-            Registered::Sub => self.observed.sub != Match::Absent,
-            Registered::Jti | Registered::Sid => true,
+            Claim::Exp => self.observed.exp != Num::Absent,
+            Claim::Nbf => self.observed.nbf != Num::Absent,
+            Claim::Iat => self.observed.iat != Num::Absent,
+            Claim::Iss => self.observed.iss != Match::Absent,
+            Claim::Aud => self.observed.aud != Match::Absent,
+            Claim::Sub => self.observed.sub != Match::Absent,
+            Claim::Jti | Claim::Sid => true,
         }
     }
 }
@@ -142,7 +143,7 @@ enum Role {
     /// A member name.
     Key,
     /// The value of a registered claim.
-    Value(Registered),
+    Value(Claim),
     /// An element of an `aud` array.
     AudElement,
 }
@@ -250,7 +251,7 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Tap<'_, 'de, '_, D> {
 }
 
 impl<'de, V: Visitor<'de>> Watch<'_, 'de, '_, V> {
-    fn scalar(&mut self, observe: impl FnOnce(&mut State<'de, '_>, Registered)) {
+    fn scalar(&mut self, observe: impl FnOnce(&mut State<'de, '_>, Claim)) {
         match self.role {
             Role::Value(claim) => observe(self.state, claim),
             Role::AudElement => self.state.observed.aud = Match::WrongType,
@@ -286,7 +287,7 @@ impl<'de, V: Visitor<'de>> Watch<'_, 'de, '_, V> {
     fn key(&mut self, name: impl FnOnce() -> Cow<'de, str>) -> Result<(), &'static str> {
         if let Role::Key = self.role {
             let key = name();
-            self.state.current = Registered::from_name(&key, self.state.ids.is_some());
+            self.state.current = watched(&key, self.state.ids.is_some());
             if !self.state.seen.insert(key) {
                 return Err("duplicate claim");
             }
@@ -419,7 +420,7 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Watch<'_, 'de, '_, V> {
 
     fn visit_seq<A: SeqAccess<'de>>(mut self, seq: A) -> Result<Self::Value, A::Error> {
         match self.role {
-            Role::Value(Registered::Aud) => {
+            Role::Value(Claim::Aud) => {
                 self.state.observed.aud = Match::Unmatched;
                 self.inner.visit_seq(AudSeq {
                     inner: seq,
