@@ -267,16 +267,20 @@ impl From<KeyError> for crate::AuthError {
     }
 }
 
+/// The `kid` of a ready answer, for the resolvers' unit tests.
+#[cfg(test)]
+pub(super) fn ready_kid<F>(r: Resolution<'_, F>) -> Result<Option<String>, KeyError> {
+    match r {
+        Resolution::Ready(k) => k.map(|k| k.kid().map(str::to_owned)),
+        Resolution::Pending(_) => panic!("pending"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn ready<F>(r: Resolution<'_, F>) -> Result<Option<String>, KeyError> {
-        match r {
-            Resolution::Ready(k) => k.map(|k| k.kid().map(str::to_owned)),
-            Resolution::Pending(_) => panic!("pending"),
-        }
-    }
+    use super::ready_kid as ready;
 
     #[test]
     fn a_static_key_checks_the_kid_only_when_both_have_one() {

@@ -90,14 +90,8 @@ impl KeyResolver for KeyRing {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::key::resolver::ready_kid as ready;
     use crate::Algorithm;
-
-    fn ready<F>(r: Resolution<'_, F>) -> Result<Option<String>, KeyError> {
-        match r {
-            Resolution::Ready(k) => k.map(|k| k.kid().map(str::to_owned)),
-            Resolution::Pending(_) => panic!("pending"),
-        }
-    }
 
     #[test]
     fn a_key_ring_selects_by_kid_and_refuses_tokens_without_one_by_default() {
