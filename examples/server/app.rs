@@ -8,11 +8,13 @@ use std::time::Duration;
 #[cfg(feature = "aws-lc")]
 use axum::body::Body;
 use axum::extract::DefaultBodyLimit;
-use axum::http::header::AUTHORIZATION;
+use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, PRAGMA};
+use axum::http::HeaderValue;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_jwt_auth::{Claims, JwtAuthLayer, RequireClaimsLayer, SigningKey, Validation};
 
 use super::config::Config;
@@ -20,7 +22,9 @@ use super::config::Config;
 use super::config::Remote;
 use super::errors::{json_rejection, REALM};
 use super::keys::{server_keys, signing_key};
-use super::login::{hash_password, login, User};
+use super::limits::LoginLimits;
+use super::login::{login, User};
+use super::passwords::{PasswordHash, PasswordPool};
 #[cfg(feature = "sessions")]
 use super::sessions;
 #[cfg(feature = "sessions")]
@@ -34,7 +38,11 @@ pub(crate) struct AppState {
     pub(crate) config: Config,
     pub(crate) users: Vec<User>,
     /// Verified against when the user is unknown, so both failures cost the same.
-    pub(crate) dummy_hash: String,
+    pub(crate) dummy_hash: PasswordHash,
+    /// Where passwords are hashed and checked: a fixed pool, a bounded queue.
+    pub(crate) passwords: Arc<PasswordPool>,
+    /// Login rate limits, per address and per username.
+    pub(crate) limits: LoginLimits,
 }
 
 /// Builds the application (sessions, with the `sessions` feature, in memory). Fails on a
@@ -101,6 +109,7 @@ pub(crate) fn app_with(
         .realm(REALM)?
         .with_rejection(json_rejection);
 
+    let passwords = PasswordPool::start()?;
     let state = Arc::new(AppState {
         #[cfg(feature = "sessions")]
         sessions,
@@ -110,18 +119,24 @@ pub(crate) fn app_with(
             User {
                 name: "alice",
                 role: "user",
-                password_hash: hash_password("alice-password")?,
+                password_hash: passwords.hash("alice-password")?,
             },
             User {
                 name: "admin",
                 role: "admin",
-                password_hash: hash_password("admin-password")?,
+                password_hash: passwords.hash("admin-password")?,
             },
         ],
-        dummy_hash: hash_password(&random_b64(16))?,
+        dummy_hash: passwords.hash(&random_b64(16))?,
+        passwords,
+        limits: LoginLimits::default(),
+    });
+    // Forget addresses and usernames that no longer limit anyone.
+    periodically(&state, Duration::from_secs(30), |state| {
+        state.limits.retain_recent()
     });
     #[cfg(feature = "sessions")]
-    sessions::purge_periodically(&state);
+    periodically(&state, Duration::from_secs(60), sessions::purge);
 
     #[cfg(feature = "aws-lc")]
     let jwks = if state.config.signing_key_pem.is_some() {
@@ -150,17 +165,22 @@ pub(crate) fn app_with(
         Some(jwks) => router.route_service("/.well-known/jwks.json", axum::routing::get_service(jwks)),
         None => router,
     };
+    // Token responses must not be cached (RFC 6749 §5.1): errors included, for simplicity.
+    let no_store = (
+        SetResponseHeaderLayer::overriding(CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        SetResponseHeaderLayer::overriding(PRAGMA, HeaderValue::from_static("no-cache")),
+    );
     // In JWKS mode another party issues the tokens: no login here (404).
     let router = if jwks_mode {
         router
     } else {
-        router.route("/login", post(login))
+        router.route("/login", post(login).route_layer(no_store.clone()))
     };
     #[cfg(feature = "sessions")]
     let router = if jwks_mode {
         router
     } else {
-        router.route("/session/refresh", post(sessions::refresh))
+        router.route("/session/refresh", post(sessions::refresh).route_layer(no_store))
     };
     Ok(router
         .route("/health", get(|| async { Json(json!({ "status": "ok" })) }))
@@ -169,6 +189,24 @@ pub(crate) fn app_with(
         .layer(DefaultBodyLimit::max(16 * 1024))
         // Marks the token as sensitive so that logging layers redact it.
         .layer(SetSensitiveRequestHeadersLayer::new([AUTHORIZATION])))
+}
+
+/// Runs `task` every `period` for as long as the application lives (when built inside a Tokio
+/// runtime).
+fn periodically(state: &Arc<AppState>, period: Duration, task: fn(&AppState)) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    let state = Arc::downgrade(state);
+    runtime.spawn(async move {
+        let mut tick = tokio::time::interval(period);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let Some(state) = state.upgrade() else { return };
+            task(&state);
+        }
+    });
 }
 
 async fn me(Claims(claims): Claims<UserClaims>) -> Json<UserClaims> {

@@ -1,14 +1,16 @@
 //! `POST /login`: the demo users, their Argon2 password hashes, and a check that answers a wrong
-//! password and an unknown user alike.
+//! password and an unknown user alike, behind the limits of `limits.rs`, on the pool of
+//! `passwords.rs`.
 
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{ConnectInfo, State};
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response;
+use axum::Extension;
 #[cfg(not(feature = "sessions"))]
 use axum::{response::IntoResponse, Json};
 use serde::Deserialize;
@@ -17,13 +19,18 @@ use serde_json::json;
 
 use super::app::AppState;
 use super::errors::error;
+use super::limits::{RetryAfter, MAX_USERNAME};
+use super::passwords::PasswordHash;
 #[cfg(not(feature = "sessions"))]
 use super::tokens::{issue_token, ACCESS_TOKEN_TTL};
+
+/// Longer passwords are refused (400) before they are checked.
+const MAX_PASSWORD: usize = 1024;
 
 pub(crate) struct User {
     pub(crate) name: &'static str,
     pub(crate) role: &'static str,
-    pub(crate) password_hash: String,
+    pub(crate) password_hash: PasswordHash,
 }
 
 #[derive(Deserialize)]
@@ -32,25 +39,59 @@ struct LoginRequest {
     password: String,
 }
 
-pub(crate) async fn login(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
-    let Ok(request) = serde_json::from_slice::<LoginRequest>(&body) else {
-        return error(
+pub(crate) async fn login(
+    State(state): State<Arc<AppState>>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    body: Bytes,
+) -> Response {
+    // Without a peer address (a test driving the router directly) every request counts as one
+    // client.
+    let address = peer.map_or(
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        |Extension(ConnectInfo(peer))| peer.ip(),
+    );
+    if let Err(retry) = state.limits.attempt_from(address) {
+        return retry_later(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_requests",
+            "too many logins from this address",
+            &retry,
+        );
+    }
+    let request = match serde_json::from_slice::<LoginRequest>(&body) {
+        Ok(request) if request.username.len() <= MAX_USERNAME && request.password.len() <= MAX_PASSWORD => {
+            request
+        }
+        _ => return error(
             StatusCode::BAD_REQUEST,
             "invalid_request",
-            "expected JSON {\"username\", \"password\"}",
-        );
+            "expected JSON {\"username\", \"password\"} (a username up to 256 bytes, a password up to 1024)",
+        ),
     };
-    let checker = Arc::clone(&state);
-    // Argon2 is deliberately slow: keep it off the async workers.
-    let verified = tokio::task::spawn_blocking(move || {
-        let user = checker.users.iter().find(|u| u.name == request.username);
-        // Unknown users are checked against a dummy hash: same answer, similar time.
-        let hash = user.map_or(checker.dummy_hash.as_str(), |u| u.password_hash.as_str());
-        let ok = verify_password(&request.password, hash);
-        user.filter(|_| ok).map(|u| (u.name, u.role))
-    })
-    .await;
-    let Ok(Some((name, role))) = verified else {
+    if let Err(retry) = state.limits.may_try(&request.username) {
+        return retry_later(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_requests",
+            "too many failed logins for this username",
+            &retry,
+        );
+    }
+    let user = state.users.iter().find(|u| u.name == request.username);
+    // Unknown users are checked against a dummy hash: same answer, same time.
+    let hash = user.map_or(&state.dummy_hash, |u| &u.password_hash).clone();
+    let verified = match state.passwords.verify(request.password, hash).await {
+        Ok(verified) => verified,
+        Err(_busy) => {
+            return retry_later(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "too many logins in progress",
+                &RetryAfter(std::time::Duration::from_secs(1)),
+            )
+        }
+    };
+    let Some(user) = user.filter(|_| verified) else {
+        state.limits.failed(&request.username);
         return error(
             StatusCode::UNAUTHORIZED,
             "invalid_grant",
@@ -58,9 +99,9 @@ pub(crate) async fn login(State(state): State<Arc<AppState>>, body: Bytes) -> Re
         );
     };
     #[cfg(feature = "sessions")]
-    return super::sessions::open(&state, name, role).await;
+    return super::sessions::open(&state, user.name, user.role).await;
     #[cfg(not(feature = "sessions"))]
-    match issue_token(&state.signing, &state.config, name, role, None) {
+    match issue_token(&state.signing, &state.config, user.name, user.role, None) {
         Ok(token) => Json(json!({
             "access_token": token,
             "token_type": "Bearer",
@@ -75,21 +116,11 @@ pub(crate) async fn login(State(state): State<Arc<AppState>>, body: Bytes) -> Re
     }
 }
 
-pub(crate) fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
-    let mut salt = [0u8; 16];
-    getrandom::getrandom(&mut salt).map_err(|_| argon2::password_hash::Error::Crypto)?;
-    let salt = SaltString::encode_b64(&salt)?;
-    Ok(Argon2::default()
-        .hash_password(password.as_bytes(), &salt)?
-        .to_string())
-}
-
-fn verify_password(password: &str, phc: &str) -> bool {
-    PasswordHash::new(phc)
-        .map(|hash| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &hash)
-                .is_ok()
-        })
-        .unwrap_or(false)
+/// A 429 or 503 with `Retry-After`.
+fn retry_later(status: StatusCode, code: &str, description: &str, retry: &RetryAfter) -> Response {
+    let mut response = error(status, code, description);
+    response
+        .headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from(retry.seconds()));
+    response
 }

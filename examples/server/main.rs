@@ -36,8 +36,10 @@ mod app;
 mod config;
 mod errors;
 mod keys;
+mod limits;
 mod login;
 mod output;
+mod passwords;
 #[cfg(feature = "sessions")]
 mod sessions;
 #[cfg(test)]
@@ -103,7 +105,7 @@ async fn main() {
         }
     };
     let base = format!("http://{}", listener.local_addr().unwrap_or(addr));
-    output::print_quick_start(&state_config, &base);
+    output::print_quick_start(&state_config, generated, &base);
     if let Err(e) = axum::serve(listener, router)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

@@ -71,23 +71,11 @@ pub(crate) fn redact(url: &str) -> String {
     }
 }
 
-/// Drops ended sessions and expired revocations of the in-memory store every minute, for
-/// as long as the application lives.
-pub(crate) fn purge_periodically(state: &Arc<AppState>) {
-    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-        return;
-    };
-    let state = Arc::downgrade(state);
-    runtime.spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(60));
-        loop {
-            tick.tick().await;
-            let Some(state) = state.upgrade() else { return };
-            if let Store::Left(store) = state.sessions.store() {
-                store.purge(now_precise(), ACCESS_TOKEN_TTL as f64 + 60.0);
-            }
-        }
-    });
+/// Drops ended sessions and expired revocations of the in-memory store (run every minute).
+pub(crate) fn purge(state: &AppState) {
+    if let Store::Left(store) = state.sessions.store() {
+        store.purge(now_precise(), ACCESS_TOKEN_TTL as f64 + 60.0);
+    }
 }
 
 /// The refresh-token key: HMAC-SHA256 of a fixed label under JWT_SECRET.

@@ -452,3 +452,192 @@ fn a_short_secret_is_a_configuration_error() {
     c.secret = "short".into();
     assert!(app(c).is_err());
 }
+
+fn login_from(address: [u8; 4], body: &str) -> Request<Body> {
+    let mut req = login_request(body);
+    let peer = std::net::SocketAddr::from((address, 40_000));
+    req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+    req
+}
+
+#[tokio::test]
+async fn token_responses_are_never_cached() {
+    let app = app(config(None, None)).unwrap();
+    for body in [
+        r#"{"username":"alice","password":"alice-password"}"#,
+        r#"{"username":"alice","password":"wrong"}"#,
+    ] {
+        let (status, headers, _) = send(&app, login_request(body)).await;
+        assert!(status == StatusCode::OK || status == StatusCode::UNAUTHORIZED);
+        assert_eq!(headers[header::CACHE_CONTROL], "no-store", "{body}");
+        assert_eq!(headers[header::PRAGMA], "no-cache", "{body}");
+    }
+    #[cfg(feature = "sessions")]
+    {
+        let response = app
+            .clone()
+            .oneshot(login_request(
+                r#"{"username":"alice","password":"alice-password"}"#,
+            ))
+            .await
+            .unwrap();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let json: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        let refresh = json["refresh_token"].as_str().unwrap();
+        let req = Request::post("/session/refresh")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(json!({ "refresh_token": refresh }).to_string()))
+            .unwrap();
+        let (status, headers, json) = send(&app, req).await;
+        assert_eq!(status, StatusCode::OK, "{json}");
+        assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+        assert_eq!(headers[header::PRAGMA], "no-cache");
+    }
+    // Other answers keep their caching to the client.
+    let (_, headers, _) = send(&app, get("/health", None)).await;
+    assert!(headers.get(header::CACHE_CONTROL).is_none());
+}
+
+#[test]
+fn start_up_prints_ready_tokens_only_for_a_secret_it_generated() {
+    let base = "http://127.0.0.1:3000";
+    let generated = super::output::quick_start(&config(None, None), true, base);
+    assert!(generated.contains("A token for alice"), "{generated}");
+    assert!(generated.contains("Bearer eyJ"), "{generated}");
+    // A configured secret: a token in the logs would be a credential for whoever reads them.
+    let configured = super::output::quick_start(&config(None, None), false, base);
+    assert!(!configured.contains("eyJ"), "{configured}");
+    assert!(configured.contains("/login"), "{configured}");
+    // JWKS mode: this server issues nothing and has no /login.
+    let mut jwks = config(None, None);
+    jwks.remote = Some(Remote::Jwks {
+        url: "https://idp.example/jwks.json".into(),
+        cooldown: std::time::Duration::from_secs(30),
+    });
+    for generated in [true, false] {
+        let text = super::output::quick_start(&jwks, generated, base);
+        assert!(!text.contains("eyJ"), "{text}");
+        assert!(!text.contains("/login"), "{text}");
+    }
+}
+
+#[tokio::test]
+async fn logins_from_one_address_are_limited_with_retry_after_and_others_are_not() {
+    let app = app(config(None, None)).unwrap();
+    // Requests that fail before any password check still count: a flood costs nothing.
+    let mut statuses = Vec::new();
+    for _ in 0..200 {
+        let (status, headers, json) = send(&app, login_from([10, 0, 0, 1], "{")).await;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            let retry: u64 = headers[header::RETRY_AFTER].to_str().unwrap().parse().unwrap();
+            assert!((1..=60).contains(&retry), "{retry}");
+            assert_eq!(json["error"], "too_many_requests");
+        }
+        statuses.push(status);
+    }
+    let allowed = statuses.iter().filter(|s| **s == StatusCode::BAD_REQUEST).count();
+    let limited = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!(allowed + limited, 200);
+    // A burst of at least 50 passes; the rest of the flood is refused.
+    assert!(allowed >= 50, "{allowed}");
+    assert!(limited >= 100, "{limited}");
+    // Another address is not affected, and logs in.
+    let (status, _, _) = send(
+        &app,
+        login_from(
+            [10, 0, 0, 2],
+            r#"{"username":"alice","password":"alice-password"}"#,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_username_is_slowed_after_ten_failures_in_a_minute_and_only_that_one() {
+    let app = app(config(None, None)).unwrap();
+    let attempt = |n: u8, user: &str, password: &str| {
+        login_from(
+            [10, 1, 0, n],
+            &format!(r#"{{"username":"{user}","password":"{password}"}}"#),
+        )
+    };
+    // Successful logins never count.
+    for n in 0..15 {
+        let (status, _, _) = send(&app, attempt(n, "alice", "alice-password")).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    // Ten failures, from as many addresses, are each checked and refused with 401.
+    for n in 0..10 {
+        let (status, _, _) = send(&app, attempt(n, "alice", "guess")).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "failure {n}");
+    }
+    // The eleventh is checked too; from then on the username waits, even with its password.
+    let (status, _, _) = send(&app, attempt(10, "alice", "guess")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, headers, json) = send(&app, attempt(11, "alice", "alice-password")).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{json}");
+    let retry: u64 = headers[header::RETRY_AFTER].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    // An unknown username is counted alike (the answers do not tell which accounts exist)...
+    for n in 0..11 {
+        let (status, _, _) = send(&app, attempt(n, "mallory", "guess")).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let (status, _, _) = send(&app, attempt(12, "mallory", "guess")).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    // ...and another user is not affected.
+    let (status, _, _) = send(&app, attempt(13, "admin", "admin-password")).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_flood_is_answered_503_with_retry_after_once_the_queue_is_full() {
+    let app = app(config(None, None)).unwrap();
+    let mut flood = tokio::task::JoinSet::new();
+    for i in 0..200u32 {
+        let app = app.clone();
+        // Distinct addresses and usernames: only the password pool's bound applies.
+        let [_, _, a, b] = i.to_be_bytes();
+        flood.spawn(async move {
+            send(
+                &app,
+                login_from(
+                    [10, 2, a, b],
+                    &format!(r#"{{"username":"user{i}","password":"x"}}"#),
+                ),
+            )
+            .await
+        });
+    }
+    let mut unauthorized = 0;
+    let mut busy = 0;
+    while let Some(answer) = flood.join_next().await {
+        let (status, headers, _) = answer.unwrap();
+        match status {
+            StatusCode::UNAUTHORIZED => unauthorized += 1,
+            StatusCode::SERVICE_UNAVAILABLE => {
+                assert_eq!(headers[header::RETRY_AFTER], "1");
+                busy += 1;
+            }
+            other => panic!("{other}"),
+        }
+    }
+    assert_eq!(unauthorized + busy, 200);
+    // The queue holds a burst of 50 and more; the rest is turned away at once.
+    assert!(unauthorized >= 50, "{unauthorized}");
+    assert!(busy >= 1, "{busy}");
+    // The pool recovers.
+    let (status, _, _) = send(
+        &app,
+        login_from(
+            [10, 3, 0, 1],
+            r#"{"username":"alice","password":"alice-password"}"#,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+}

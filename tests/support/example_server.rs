@@ -18,8 +18,12 @@ mod config;
 mod errors;
 #[path = "../../examples/server/keys.rs"]
 mod keys;
+#[path = "../../examples/server/limits.rs"]
+mod limits;
 #[path = "../../examples/server/login.rs"]
 mod login;
+#[path = "../../examples/server/passwords.rs"]
+mod passwords;
 #[cfg(feature = "sessions")]
 #[path = "../../examples/server/sessions.rs"]
 mod sessions;
