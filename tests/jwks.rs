@@ -4,6 +4,8 @@
 #![cfg(feature = "jwks")]
 
 use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -74,6 +76,8 @@ enum Behaviour {
     Huge,
     /// Never answers.
     Hang,
+    /// Answers this set after a delay (the fetch is counted when the request arrives).
+    Slow(String, Duration),
 }
 
 struct Endpoint {
@@ -149,6 +153,10 @@ async fn endpoint(initial: Behaviour, issuer_override: Option<&str>) -> Endpoint
                             Behaviour::Hang => {
                                 tokio::time::sleep(Duration::from_secs(3600)).await;
                                 json(200, "{}".into())
+                            }
+                            Behaviour::Slow(body, delay) => {
+                                tokio::time::sleep(delay).await;
+                                json(200, body)
                             }
                             Behaviour::Drop | Behaviour::Truncated => json(500, "{}".into()),
                         })
@@ -266,6 +274,115 @@ async fn a_cancelled_request_does_not_leave_the_resolver_stuck_or_open_the_coold
     assert!(verify(&resolver, &token(&b)).await.is_ok());
     assert_eq!(server.fetches(), 2);
     assert!(!resolver.status().fetching);
+}
+
+/// Defect: a refetch forced by an unknown `kid` ran inside the request's future, so a client that
+/// hung up mid-fetch dropped it before it was recorded, and the next unknown `kid` skipped the
+/// cooldown: 40 cancelled requests made 40 fetches.
+#[tokio::test]
+async fn requests_that_hang_up_mid_refetch_cost_one_fetch_per_cooldown() {
+    let a = key_a();
+    let server = endpoint(Behaviour::Json(jwks(&[&a])), None).await;
+    // The default cooldown, 30 s: the whole test runs inside it.
+    let resolver = JwksResolver::with_options(&server.url, JwksOptions::default()).unwrap();
+    resolver.warm_up().await.unwrap();
+    server.set(Behaviour::Slow(jwks(&[&a]), Duration::from_millis(300)));
+    let app = app(resolver.clone());
+    for i in 0..40 {
+        let forged = token(&key_a().with_kid(format!("random-{i}")).unwrap());
+        let mut request = Box::pin(call(&app, Some(forged)));
+        // Hang up as soon as the request's fetch reaches the endpoint (or, if it starts none,
+        // after 100 ms).
+        if let Some(response) = until_fetch(request.as_mut(), &server, Duration::from_millis(100)).await {
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        }
+        drop(request);
+    }
+    assert_eq!(server.fetches(), 2, "one warm-up, one forced refetch");
+    assert!(resolver.status().cooling_down);
+}
+
+/// The refetch runs on its own: it fills the cache although the request that forced it hung up.
+#[tokio::test]
+async fn a_refetch_whose_request_hung_up_still_fills_the_cache() {
+    let (a, b) = (key_a(), key_b());
+    let server = endpoint(Behaviour::Json(jwks(&[&a])), None).await;
+    let resolver = JwksResolver::with_options(&server.url, JwksOptions::default()).unwrap();
+    resolver.warm_up().await.unwrap();
+    server.set(Behaviour::Slow(jwks(&[&a, &b]), Duration::from_millis(200)));
+    let app = app(resolver.clone());
+    let mut request = Box::pin(call(&app, Some(token(&b))));
+    assert!(
+        until_fetch(request.as_mut(), &server, Duration::from_secs(2))
+            .await
+            .is_none(),
+        "the request must hang up mid-fetch"
+    );
+    drop(request);
+    assert_eq!(server.fetches(), 2);
+    wait_until(Duration::from_secs(5), || resolver.status().keys == 2).await;
+    assert!(!resolver.status().fetching);
+    // The new kid now verifies from the cache, without waiting and without another fetch.
+    assert!(matches!(
+        Validation::new().verify_with::<Claims, _>(&token(&b), &resolver),
+        Verification::Done(Ok(_))
+    ));
+    assert_eq!(call(&app, Some(token(&b))).await.status(), StatusCode::OK);
+    assert_eq!(server.fetches(), 2);
+}
+
+/// Requests waiting for a refetch share it, even when the request that started it hangs up.
+#[tokio::test]
+async fn waiting_requests_share_the_refetch_of_a_request_that_hung_up() {
+    let (a, b) = (key_a(), key_b());
+    let server = endpoint(Behaviour::Json(jwks(&[&a])), None).await;
+    let resolver = JwksResolver::with_options(&server.url, JwksOptions::default()).unwrap();
+    resolver.warm_up().await.unwrap();
+    server.set(Behaviour::Slow(jwks(&[&a, &b]), Duration::from_millis(300)));
+    let app = app(resolver.clone());
+    let mut first = Box::pin(call(&app, Some(token(&b))));
+    assert!(until_fetch(first.as_mut(), &server, Duration::from_secs(2))
+        .await
+        .is_none());
+    let mut waiting = Box::pin(futures_join_all((0..20).map(|_| call(&app, Some(token(&b))))));
+    // The 20 join the fetch under way; then the first request hangs up.
+    let polled = std::future::poll_fn(|cx| std::task::Poll::Ready(waiting.as_mut().poll(cx))).await;
+    assert!(polled.is_pending(), "the 20 must wait for the fetch under way");
+    drop(first);
+    let responses = tokio::time::timeout(Duration::from_secs(5), waiting)
+        .await
+        .unwrap();
+    assert!(responses.iter().all(|r| r.status() == StatusCode::OK));
+    assert_eq!(server.fetches(), 2, "one warm-up, one forced refetch");
+}
+
+/// A fetch runs in a task of its own; when that task's runtime shuts down midway, the fetch
+/// under way ends with it and the resolver can fetch again (nothing waits for it forever).
+#[tokio::test]
+async fn a_fetch_whose_runtime_shuts_down_midway_does_not_wedge_the_resolver() {
+    let a = key_a();
+    let server = endpoint(Behaviour::Hang, None).await;
+    let resolver = JwksResolver::with_options(&server.url, JwksOptions::default()).unwrap();
+    let other = resolver.clone();
+    let reload = tokio::task::spawn_blocking(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            assert!(tokio::time::timeout(Duration::from_millis(200), other.reload())
+                .await
+                .is_err());
+            assert!(other.status().fetching, "the fetch outlives its caller");
+        });
+        // Dropping the runtime drops the fetch's task midway.
+    });
+    reload.await.unwrap();
+    assert!(!resolver.status().fetching);
+    server.set(Behaviour::Json(jwks(&[&a])));
+    let reloaded = tokio::time::timeout(Duration::from_secs(5), resolver.reload()).await;
+    assert_eq!(reloaded.unwrap(), Ok(()));
+    assert!(verify(&resolver, &token(&a)).await.is_ok());
 }
 
 #[tokio::test]
@@ -497,6 +614,60 @@ fn plain_http_is_refused_except_on_loopback() {
     ));
     assert!(JwksResolver::new("http://127.0.0.1:1/jwks").is_ok());
     assert!(JwksResolver::new("https://example.com/jwks").is_ok());
+}
+
+/// The layer with `resolver` over a service that answers 200 "ok".
+fn app(
+    resolver: JwksResolver,
+) -> impl tower::Service<Request<String>, Response = Response<String>, Error = Infallible> + Clone {
+    tower::ServiceBuilder::new()
+        .layer(JwtAuthLayer::<Claims>::new(resolver))
+        .service_fn(|_req: Request<String>| async { Ok::<_, Infallible>(Response::new(String::from("ok"))) })
+}
+
+/// A request through `app`, with `token` as its bearer token.
+fn call<S>(app: &S, token: Option<String>) -> impl Future<Output = Response<String>>
+where
+    S: tower::Service<Request<String>, Response = Response<String>, Error = Infallible> + Clone,
+{
+    let app = app.clone();
+    async move {
+        let mut req = Request::builder().uri("/");
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        app.oneshot(req.body(String::new()).unwrap()).await.unwrap()
+    }
+}
+
+/// Polls `request` until `server` has received one more fetch than before (then `None`: the
+/// caller may hang up mid-fetch), until it is answered, or for `guard` at most.
+async fn until_fetch<F: Future>(
+    mut request: Pin<&mut F>,
+    server: &Endpoint,
+    guard: Duration,
+) -> Option<F::Output> {
+    let before = server.fetches();
+    let deadline = tokio::time::Instant::now() + guard;
+    loop {
+        tokio::select! {
+            out = request.as_mut() => return Some(out),
+            () = tokio::time::sleep(Duration::from_millis(1)) => {
+                if server.fetches() > before || tokio::time::Instant::now() >= deadline {
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+/// Waits until `done` holds, for `guard` at most.
+async fn wait_until(guard: Duration, done: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + guard;
+    while !done() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(done(), "not done within {guard:?}");
 }
 
 /// Runs futures concurrently on the current task (no extra dependency).

@@ -1,5 +1,6 @@
-//! The cached key set and how it is kept fresh: the fetch state, the cooldown of forced
-//! refetches, the backoff of failing fetches, the background refresh loop and
+//! The cached key set and how it is kept fresh: the fetch state, the one fetch under way (a
+//! [`Flight`], run by its own task so that no caller going away can cut it short), the cooldown
+//! of forced refetches, the backoff of failing fetches, the background refresh loop and
 //! `fetch_and_store`.
 
 use std::collections::hash_map::RandomState;
@@ -9,6 +10,8 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant, SystemTime};
 
 use arc_swap::ArcSwap;
+use tokio::runtime::Handle;
+use tokio::sync::watch;
 
 use super::client::HttpClient;
 use super::discovery::{Discovered, Source};
@@ -25,8 +28,6 @@ pub(super) struct Cache {
     client: HttpClient,
     pub(super) options: JwksOptions,
     pub(super) snapshot: ArcSwap<Snapshot>,
-    /// Held by the one fetch under way; requests for unknown keys queue on it (single flight).
-    fetch_lock: tokio::sync::Mutex<()>,
     state: Mutex<FetchState>,
     refresher: AtomicBool,
     /// OIDC: the `jwks_uri` found by discovery, and when.
@@ -35,12 +36,49 @@ pub(super) struct Cache {
 
 #[derive(Default)]
 struct FetchState {
-    /// A fetch (forced or background) is under way.
-    in_flight: bool,
+    /// The fetch under way (forced, background or reload), if any: there is at most one, and
+    /// whoever needs a fetch while it runs waits for it (single flight).
+    flight: Option<Flight>,
+    /// How many fetches were started: the number the next one gets.
+    started: u64,
     last_completed: Option<Instant>,
+    /// When the last forced refetch started (the cooldown counts from there).
     last_forced: Option<Instant>,
     failures: u32,
     last_error: Option<(FetchError, SystemTime)>,
+}
+
+/// How a fetch ended: `None` while it runs.
+type Landing = Option<Result<(), FetchError>>;
+
+/// The fetch under way: its number (in start order) and the end its task will announce.
+struct Flight {
+    number: u64,
+    done: watch::Receiver<Landing>,
+}
+
+/// What [`Cache::admit_refetch`] answers a request that found no key.
+pub(super) enum Admission {
+    /// Wait for this fetch (under way, or just started).
+    Wait(Waiter),
+    /// The cooldown holds a new refetch back.
+    Throttled,
+    /// A refetch may start, but there is no Tokio runtime here to run it on.
+    NoRuntime,
+}
+
+/// A wait for the end of one fetch, whether the fetch succeeds, fails or its task is stopped.
+pub(super) struct Waiter(watch::Receiver<Landing>);
+
+impl Waiter {
+    /// The outcome of the fetch; [`FetchError::Aborted`] if its task was stopped first (its
+    /// Tokio runtime shut down).
+    pub(super) async fn landed(mut self) -> Result<(), FetchError> {
+        match self.0.wait_for(Option::is_some).await {
+            Ok(landing) => landing.clone().unwrap_or(Err(FetchError::Aborted)),
+            Err(_) => Err(FetchError::Aborted),
+        }
+    }
 }
 
 fn random_fraction() -> f64 {
@@ -57,7 +95,6 @@ impl Cache {
             source,
             options,
             snapshot: ArcSwap::from_pointee(Snapshot::empty()),
-            fetch_lock: tokio::sync::Mutex::new(()),
             state: Mutex::new(FetchState::default()),
             refresher: AtomicBool::new(false),
             discovered: Discovered::default(),
@@ -74,7 +111,7 @@ impl Cache {
             fetched_at: snapshot.fetched_at.map(|(_, wall)| wall),
             stale: snapshot.expires_at.is_some_and(|at| now > at),
             cooling_down: !self.cooldown_elapsed(&state, now),
-            fetching: state.in_flight,
+            fetching: state.flight.is_some(),
             last_error: state.last_error.clone(),
         }
     }
@@ -106,46 +143,76 @@ impl Cache {
                     .is_some_and(|deadline| Instant::now() < deadline))
     }
 
-    /// Whether a request that found no key may wait for a fetch: a fetch under way, or a
-    /// forced one not yet done, answers it too; otherwise a forced fetch is recorded at `now`,
-    /// unless the cooldown holds it back (then `false`).
-    pub(super) fn admit_refetch(&self, now: Instant) -> bool {
+    /// What a request that found no key waits for: the fetch under way, whatever started it;
+    /// else a forced refetch started now, in its own task, its start recorded at `now` for the
+    /// cooldown. Nothing starts when the cooldown holds it back, or when there is no Tokio
+    /// runtime to fetch on (then nothing is recorded either).
+    ///
+    /// The fetch does not depend on the request: dropping the request (a client that hangs up)
+    /// neither stops the fetch nor erases its start, so the next unknown `kid` waits for that
+    /// fetch or meets the cooldown.
+    pub(super) fn admit_refetch(self: &Arc<Self>, now: Instant) -> Admission {
         let mut state = self.lock_state();
-        // A fetch under way, or a forced one not yet done, answers this request too: wait
-        // for it rather than refuse or fetch again.
-        let forced_pending = state
-            .last_forced
-            .is_some_and(|forced| state.last_completed.map_or(true, |done| done < forced));
-        if !state.in_flight && !forced_pending {
-            if !self.cooldown_elapsed(&state, now) {
-                return false;
-            }
-            state.last_forced = Some(now);
+        if let Some(flight) = &state.flight {
+            return Admission::Wait(Waiter(flight.done.clone()));
         }
-        true
-    }
-
-    /// Waits for the fetch that answers a request admitted at `requested`
-    /// ([`admit_refetch`](Self::admit_refetch)), fetching in its place if nobody did.
-    pub(super) async fn join_refetch(&self, requested: Instant) {
-        let _flight = self.fetch_lock.lock().await;
-        // Whoever fetched since the forced fetch was asked for answered this request too
-        // (single flight); if its asker went away before fetching, the first waiter
-        // fetches in its place.
-        let must_fetch = {
-            let state = self.lock_state();
-            let since = state.last_forced.unwrap_or(requested).min(requested);
-            state.last_completed.map_or(true, |done| done < since)
+        if !self.cooldown_elapsed(&state, now) {
+            return Admission::Throttled;
+        }
+        let Ok(runtime) = Handle::try_current() else {
+            return Admission::NoRuntime;
         };
-        if must_fetch {
-            let _ = self.fetch_and_store().await;
+        state.last_forced = Some(now);
+        let (_, waiter, takeoff) = self.start(&mut state);
+        drop(state);
+        takeoff.spawn(&runtime);
+        Admission::Wait(waiter)
+    }
+
+    /// Fetches the set now, replacing it on success: waits for the fetch under way if it started
+    /// after this call, else (after it ends) for a new one. The fetch runs in its own task:
+    /// dropping this future does not stop it.
+    pub(super) async fn reload(self: &Arc<Self>) -> Result<(), FetchError> {
+        let asked = self.lock_state().started;
+        loop {
+            let (number, waiter) = {
+                let mut state = self.lock_state();
+                match &state.flight {
+                    Some(flight) => (flight.number, Waiter(flight.done.clone())),
+                    None => {
+                        let Ok(runtime) = Handle::try_current() else {
+                            return Err(FetchError::Aborted);
+                        };
+                        let (number, waiter, takeoff) = self.start(&mut state);
+                        drop(state);
+                        takeoff.spawn(&runtime);
+                        (number, waiter)
+                    }
+                }
+            };
+            let landing = waiter.landed().await;
+            if number >= asked {
+                return landing;
+            }
         }
     }
 
-    /// Fetches the set now (after the fetch under way, if any), replacing it on success.
-    pub(super) async fn reload(&self) -> Result<(), FetchError> {
-        let _flight = self.fetch_lock.lock().await;
-        self.fetch_and_store().await
+    /// Records a new fetch as the one under way (the caller holds the state lock and has
+    /// checked that none is) and returns its number, a wait for it, and the task to spawn once
+    /// the lock is released.
+    fn start(self: &Arc<Self>, state: &mut FetchState) -> (u64, Waiter, Takeoff) {
+        let (done, waiting) = watch::channel(None);
+        let number = state.started;
+        state.started = number.wrapping_add(1);
+        state.flight = Some(Flight {
+            number,
+            done: waiting.clone(),
+        });
+        let grounded = Grounded {
+            cache: Arc::clone(self),
+            number,
+        };
+        (number, Waiter(waiting), Takeoff { grounded, done })
     }
 
     fn lock_state(&self) -> std::sync::MutexGuard<'_, FetchState> {
@@ -162,9 +229,7 @@ impl Cache {
 
     /// When the background task should fetch next: ahead of expiry with jitter, or after a
     /// backoff from 1 s to 30 s while fetches fail.
-    fn next_refresh_in(&self) -> Duration {
-        let now = Instant::now();
-        let state = self.lock_state();
+    fn next_refresh_in(&self, state: &FetchState, now: Instant) -> Duration {
         if state.failures > 0 || self.snapshot.load().fetched_at.is_none() {
             let backoff = Duration::from_secs(1u64 << state.failures.min(5)).min(Duration::from_secs(30));
             let since = state
@@ -184,19 +249,9 @@ impl Cache {
         }
     }
 
-    /// Fetches and stores the set; the caller holds `fetch_lock`.
+    /// Fetches and stores the set; only the task of the flight under way calls it ([`fly`]).
     async fn fetch_and_store(&self) -> Result<(), FetchError> {
-        /// Clears `in_flight` even if the fetching future is dropped midway.
-        struct InFlight<'a>(&'a Cache);
-        impl Drop for InFlight<'_> {
-            fn drop(&mut self) {
-                self.0.lock_state().in_flight = false;
-            }
-        }
-        self.lock_state().in_flight = true;
-        let guard = InFlight(self);
         let result = self.fetch().await;
-        drop(guard);
         let now = Instant::now();
         let mut state = self.lock_state();
         state.last_completed = Some(now);
@@ -256,7 +311,59 @@ impl Cache {
     }
 }
 
+/// A fetch recorded as under way, not yet spawned.
+struct Takeoff {
+    grounded: Grounded,
+    done: watch::Sender<Landing>,
+}
+
+impl Takeoff {
+    /// Spawns the fetch's task on `runtime`. Call it without the state lock held: a runtime
+    /// shutting down drops the task at once, and that ends the flight, which takes the lock.
+    fn spawn(self, runtime: &Handle) {
+        runtime.spawn(fly(self.grounded, self.done));
+    }
+}
+
+/// Ends flight `number` when dropped, however its task ends: done, or dropped midway or before
+/// it ever ran (its runtime shut down). The waiters then see the channel close, and the next
+/// fetch may start.
+struct Grounded {
+    cache: Arc<Cache>,
+    number: u64,
+}
+
+impl Drop for Grounded {
+    fn drop(&mut self) {
+        let mut state = self.cache.lock_state();
+        if state.flight.as_ref().is_some_and(|f| f.number == self.number) {
+            state.flight = None;
+        }
+    }
+}
+
+/// The task of a flight: runs one fetch to its end, whatever becomes of the requests waiting
+/// for it, then ends the flight and tells them.
+async fn fly(grounded: Grounded, done: watch::Sender<Landing>) {
+    let result = grounded.cache.fetch_and_store().await;
+    drop(grounded);
+    done.send_replace(Some(result));
+}
+
+/// The background refresh: sleeps until the set is due, then fetches (or waits for the fetch
+/// under way), until the resolver is dropped.
 async fn refresh_loop(weak: Weak<Cache>) {
+    /// Lets the next request start a new refresh task if this one is dropped (its runtime shut
+    /// down).
+    struct Stopped(Weak<Cache>);
+    impl Drop for Stopped {
+        fn drop(&mut self) {
+            if let Some(cache) = self.0.upgrade() {
+                cache.refresher.store(false, Ordering::Release);
+            }
+        }
+    }
+    let _stopped = Stopped(Weak::clone(&weak));
     loop {
         let wait = {
             let Some(inner) = weak.upgrade() else { return };
@@ -267,7 +374,8 @@ async fn refresh_loop(weak: Weak<Cache>) {
                 .map_or(Duration::MAX, |deadline| {
                     deadline.saturating_duration_since(Instant::now())
                 });
-            inner.next_refresh_in().min(until_too_old)
+            let state = inner.lock_state();
+            inner.next_refresh_in(&state, Instant::now()).min(until_too_old)
         };
         tokio::time::sleep(wait).await;
         let Some(inner) = weak.upgrade() else { return };
@@ -280,10 +388,26 @@ async fn refresh_loop(weak: Weak<Cache>) {
                 snapshot.too_old.store(true, Ordering::Relaxed);
             }
         }
-        let _flight = inner.fetch_lock.lock().await;
-        // A forced fetch may have just refreshed the set.
-        if inner.next_refresh_in() == Duration::ZERO {
-            let _ = inner.fetch_and_store().await;
+        let Ok(runtime) = Handle::try_current() else {
+            return;
+        };
+        let waiter = {
+            let mut state = inner.lock_state();
+            match &state.flight {
+                // A fetch under way (forced, or a reload) refreshes the set: wait for it, then
+                // plan again.
+                Some(flight) => Some(Waiter(flight.done.clone())),
+                None if inner.next_refresh_in(&state, Instant::now()) == Duration::ZERO => {
+                    let (_, waiter, takeoff) = inner.start(&mut state);
+                    drop(state);
+                    takeoff.spawn(&runtime);
+                    Some(waiter)
+                }
+                None => None,
+            }
+        };
+        if let Some(waiter) = waiter {
+            let _ = waiter.landed().await;
         }
     }
 }

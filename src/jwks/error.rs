@@ -24,6 +24,9 @@ pub enum FetchError {
     NoUsableKey,
     /// The discovery document named another issuer, or a `jwks_uri` that is not HTTPS.
     Discovery(String),
+    /// The fetch could not run to its end: there was no Tokio runtime to run it on, or its
+    /// runtime shut down first.
+    Aborted,
 }
 
 impl fmt::Display for FetchError {
@@ -38,6 +41,7 @@ impl fmt::Display for FetchError {
             Self::Invalid(e) => write!(f, "invalid document: {e}"),
             Self::NoUsableKey => f.write_str("the key set holds no usable key"),
             Self::Discovery(e) => write!(f, "discovery failed: {e}"),
+            Self::Aborted => f.write_str("stopped before it finished (no Tokio runtime)"),
         }
     }
 }

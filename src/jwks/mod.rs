@@ -5,7 +5,8 @@
 //! | key look-up for a cached `kid` | synchronous, lock-free (an `ArcSwap` snapshot), no `.await` | — |
 //! | set lifetime | 5 min; `Cache-Control: max-age` honoured between 1 min and 24 h | [`JwksOptions::cache_ttl`] |
 //! | refresh | in the background, ahead of expiry with jitter; requests never wait on it | — |
-//! | unknown `kid` | one refetch inside that request, shared by concurrent requests (single flight), at most once per cooldown | [`JwksOptions::cooldown`] (30 s) |
+//! | unknown `kid` | one refetch, in a task of its own, shared by concurrent requests (single flight), at most once per cooldown counted from its start; a request that goes away neither stops it nor frees the cooldown | [`JwksOptions::cooldown`] (30 s) |
+//! | fetches under way | at most one per resolver (forced, background or [`reload`](JwksResolver::reload)); each runs to its end in its own Tokio task | — |
 //! | failed fetch (5xx, timeout, HTML, truncated or oversized body, empty or unusable set) | the last good set stays in use; background retries back off from 1 s to 30 s | — |
 //! | last good set too old | 503 | [`JwksOptions::max_stale`] (24 h) |
 //! | no set ever obtained | 503 for requests with a token; the server still starts | — |

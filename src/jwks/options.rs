@@ -36,8 +36,14 @@ impl JwksOptions {
         self
     }
 
-    /// The least time between two refetches forced by unknown `kid`s, counted from failed
-    /// fetches too (default 30 s). A storm of random `kid`s costs at most one fetch per cooldown.
+    /// The least time between two refetches forced by unknown `kid`s (default 30 s), counted
+    /// from the moment a refetch starts, whether it then succeeds or fails. A storm of random
+    /// `kid`s costs at most one fetch per cooldown.
+    ///
+    /// A forced refetch runs in a Tokio task of its own, not in the request that forced it: if
+    /// that request is cancelled (its client hangs up, a timeout drops it), the fetch still runs
+    /// to its end and fills the cache, and its start still counts. Requests that find no key
+    /// while it runs wait for it rather than fetch again.
     #[must_use]
     pub fn cooldown(mut self, cooldown: Duration) -> Self {
         self.cooldown = cooldown;

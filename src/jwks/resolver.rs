@@ -1,5 +1,6 @@
 //! [`JwksResolver`]: its constructors, its status, and the [`KeyResolver`] it implements (a
-//! lock-free look-up in the cached set, else a refetch shared by concurrent requests).
+//! lock-free look-up in the cached set, else a wait for the refetch that the cache runs in a
+//! task of its own and shares between concurrent requests).
 
 use std::fmt;
 use std::future::Future;
@@ -7,7 +8,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::cache::Cache;
+use super::cache::{Admission, Cache, Waiter};
 use super::discovery::Source;
 use super::error::FetchError;
 use super::options::JwksOptions;
@@ -17,6 +18,15 @@ use crate::key::{KeyError, KeyQuery, KeyRef, KeyResolver, Resolution};
 use crate::{Algorithm, ConfigError, VerifyingKey};
 
 /// A [`KeyResolver`] over a remote JWK Set (see the [module docs](crate::jwks)).
+///
+/// A known `kid` is answered from the cached set without waiting. An unknown one (or a
+/// resolver with no usable set yet) forces a refetch, at most one per
+/// [cooldown](JwksOptions::cooldown). Fetches run in Tokio tasks of their own, one at a time per
+/// resolver, and requests only wait for them: a request that is cancelled mid-fetch (its client
+/// hung up) leaves the fetch running, the cache is filled for the next request, and the
+/// cooldown is counted from the fetch's start all the same. A refetch needs a Tokio runtime: it
+/// starts in [`resolve`](KeyResolver::resolve) when that runs on one, else when the returned
+/// future is first polled (on one).
 ///
 /// ```no_run
 /// use tower_jwt_auth::{JwksOptions, JwksResolver, JwtAuthLayer, Validation};
@@ -95,7 +105,8 @@ impl JwksResolver {
     }
 
     /// Fetches the set now (for a warm start; resolvers are lazy by default). A failure leaves
-    /// the resolver working: requests will fetch again.
+    /// the resolver working: requests will fetch again. As with [`reload`](Self::reload), the
+    /// fetch runs in its own task.
     ///
     /// # Errors
     /// The [`FetchError`] of the attempt.
@@ -103,10 +114,13 @@ impl JwksResolver {
         self.reload().await
     }
 
-    /// Fetches the set now, replacing it on success.
+    /// Fetches the set now, replacing it on success. A fetch under way that started before
+    /// this call is waited for, then a new one is started; one started since is shared. The
+    /// fetch runs in a Tokio task of its own: dropping this future stops only the wait.
     ///
     /// # Errors
     /// The [`FetchError`] of the attempt; the previous set stays in use.
+    /// [`FetchError::Aborted`] without a Tokio runtime.
     pub async fn reload(&self) -> Result<(), FetchError> {
         self.inner.reload().await
     }
@@ -121,38 +135,64 @@ impl JwksResolver {
     /// `usable` tells whether the current set could have answered (then a throttled request
     /// gets "unknown key", else "unavailable").
     fn resolve_slow(&self, query: &KeyQuery<'_>, usable: bool) -> Resolution<'_, JwksFuture> {
-        let now = Instant::now();
-        if !self.inner.admit_refetch(now) {
-            tracing::debug!(target: "tower_jwt_auth::jwks", kid = ?query.kid(), "refetch throttled by the cooldown");
-            return Resolution::Ready(Err(if usable {
-                KeyError::unknown_key()
-            } else {
-                KeyError::unavailable()
-            }));
-        }
+        let waiter = match self.inner.admit_refetch(Instant::now()) {
+            Admission::Wait(waiter) => Some(waiter),
+            // Not on a Tokio runtime here: the future starts the fetch when first polled (on
+            // one, as `jwtck` does).
+            Admission::NoRuntime => None,
+            Admission::Throttled => {
+                tracing::debug!(target: "tower_jwt_auth::jwks", kid = ?query.kid(), "refetch throttled by the cooldown");
+                return Resolution::Ready(Err(refused(usable)));
+            }
+        };
         let kid = query.kid().map(str::to_owned);
         Resolution::Pending(Box::pin(refetched(
             Arc::clone(&self.inner),
             query.alg(),
             kid,
-            now,
+            waiter,
+            usable,
         )))
     }
 }
 
-/// The key for `alg` and `kid` once the refetch admitted at `requested` is done.
+/// The answer to a request whose refetch is refused: "unknown key" if the set in use could have
+/// answered it (`usable`), else "unavailable".
+fn refused(usable: bool) -> KeyError {
+    if usable {
+        KeyError::unknown_key()
+    } else {
+        KeyError::unavailable()
+    }
+}
+
+/// The key for `alg` and `kid` once the fetch `waiter` waits for has ended (whatever its
+/// outcome: the set in use then answers). Without a `waiter` (no Tokio runtime at `resolve`),
+/// the refetch is asked for now, at the first poll.
 async fn refetched(
     inner: Arc<Cache>,
     alg: Algorithm,
     kid: Option<String>,
-    requested: Instant,
+    waiter: Option<Waiter>,
+    usable: bool,
 ) -> Result<Arc<VerifyingKey>, KeyError> {
-    inner.join_refetch(requested).await;
+    let waiter = match waiter {
+        Some(waiter) => waiter,
+        None => match inner.admit_refetch(Instant::now()) {
+            Admission::Wait(waiter) => waiter,
+            Admission::Throttled => return Err(refused(usable)),
+            Admission::NoRuntime => {
+                tracing::warn!(target: "tower_jwt_auth::jwks", "no Tokio runtime to fetch the key set on");
+                return Err(KeyError::unavailable());
+            }
+        },
+    };
+    let _ = waiter.landed().await;
     let snapshot = inner.snapshot.load();
-    let usable = snapshot
+    let in_date = snapshot
         .fetched_at
         .is_some_and(|(at, _)| at.elapsed() <= inner.options.max_stale);
-    if !usable {
+    if !in_date {
         return Err(KeyError::unavailable());
     }
     snapshot
