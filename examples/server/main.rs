@@ -30,7 +30,9 @@
 //! verifying keys of each mode), `tokens.rs` (the claims and minting), `login.rs` (users and
 //! password hashes), `sessions.rs` (refresh, logout, revocation), `errors.rs` (JSON errors and
 //! challenges), `app.rs` (state, routes, layers: `app()` is what tests drive with `oneshot`),
-//! `output.rs` (what is printed at start-up), `tests.rs`.
+//! `output.rs` (what is printed at start-up), `serve.rs` (connections: header-read and idle
+//! timeout 10 s, 64 KiB header buffer, a cap from the descriptor limit, drain on SIGTERM or
+//! Ctrl-C within 30 s), `tests.rs`.
 
 mod app;
 mod config;
@@ -38,6 +40,7 @@ mod errors;
 mod keys;
 mod login;
 mod output;
+mod serve;
 #[cfg(feature = "sessions")]
 mod sessions;
 #[cfg(test)]
@@ -104,12 +107,11 @@ async fn main() {
     };
     let base = format!("http://{}", listener.local_addr().unwrap_or(addr));
     output::print_quick_start(&state_config, &base);
-    if let Err(e) = axum::serve(listener, router)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-    {
-        eprintln!("error: {e}");
-    }
+    serve::serve(
+        listener,
+        router,
+        serve::ServeOptions::default(),
+        serve::shutdown_signal(),
+    )
+    .await;
 }
