@@ -26,11 +26,19 @@
 //! `alice-password` with role `user`, `admin` / `admin-password` with role `admin`), `GET /me`
 //! (any valid token), `GET /admin` (role `admin`, else 403).
 //!
+//! Limits (people copy this server): passwords are checked two at a time with at most 64
+//! waiting (past that 503 with `Retry-After`); one address may log in 20 times a second in
+//! bursts of 64, a username may fail 10 times a minute (past either, 429 with `Retry-After`);
+//! request bodies up to 16 KiB; the connection limits of `serve.rs`.
+//!
 //! The code, one concern per file: `config.rs` (the environment), `keys.rs` (signing and
 //! verifying keys of each mode), `tokens.rs` (the claims and minting), `login.rs` (users and
-//! password hashes), `sessions.rs` (refresh, logout, revocation), `errors.rs` (JSON errors and
+//! the login handler), `passwords.rs` (Argon2 on a fixed two-thread pool with a bounded queue),
+//! `limits.rs` (login rate limits per address and per username), `sessions.rs` (refresh, logout, revocation), `errors.rs` (JSON errors and
 //! challenges), `app.rs` (state, routes, layers: `app()` is what tests drive with `oneshot`),
-//! `output.rs` (what is printed at start-up), `tests.rs`.
+//! `output.rs` (what is printed at start-up), `serve.rs` (connections: header-read and idle
+//! timeout 10 s, 64 KiB header buffer, a cap from the descriptor limit, drain on SIGTERM or
+//! Ctrl-C within 30 s), `tests.rs`.
 
 mod app;
 mod config;
@@ -40,6 +48,7 @@ mod limits;
 mod login;
 mod output;
 mod passwords;
+mod serve;
 #[cfg(feature = "sessions")]
 mod sessions;
 #[cfg(test)]
@@ -106,12 +115,11 @@ async fn main() {
     };
     let base = format!("http://{}", listener.local_addr().unwrap_or(addr));
     output::print_quick_start(&state_config, generated, &base);
-    if let Err(e) = axum::serve(listener, router)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-    {
-        eprintln!("error: {e}");
-    }
+    serve::serve(
+        listener,
+        router,
+        serve::ServeOptions::default(),
+        serve::shutdown_signal(),
+    )
+    .await;
 }
