@@ -641,3 +641,31 @@ async fn a_login_flood_is_answered_503_with_retry_after_once_the_queue_is_full()
     .await;
     assert_eq!(status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn the_address_quota_holds_a_burst_of_64_and_refills_at_20_a_second() {
+    use super::limits::{LoginLimits, PER_ADDRESS_BURST};
+    let limits = LoginLimits::default();
+    let one: std::net::IpAddr = "192.0.2.1".parse().unwrap();
+    for n in 0..PER_ADDRESS_BURST {
+        assert!(limits.attempt_from(one).is_ok(), "attempt {n}");
+    }
+    let refused = limits.attempt_from(one).unwrap_err();
+    assert!((1..=60).contains(&refused.seconds()));
+    // 20 a second: one more every 50 ms.
+    tokio::time::sleep(std::time::Duration::from_millis(120)).await;
+    assert!(limits.attempt_from(one).is_ok());
+    assert!(limits.attempt_from(one).is_ok());
+    // An IPv6 host counts by its /64; another /64 has its own quota.
+    let a: std::net::IpAddr = "2001:db8:0:1::1".parse().unwrap();
+    let b: std::net::IpAddr = "2001:db8:0:1:ffff::2".parse().unwrap();
+    let c: std::net::IpAddr = "2001:db8:0:2::1".parse().unwrap();
+    for _ in 0..PER_ADDRESS_BURST {
+        assert!(limits.attempt_from(a).is_ok());
+    }
+    assert!(limits.attempt_from(b).is_err());
+    assert!(limits.attempt_from(c).is_ok());
+    // Forgetting those back at full quota keeps the ones still limited.
+    limits.retain_recent();
+    assert!(limits.attempt_from(b).is_err());
+}
