@@ -21,8 +21,9 @@
 //!   ([`ACCEPT_ERROR_PAUSE`]) and it carries on.
 //!
 //! On shutdown (see [`shutdown_signal`]: SIGTERM or Ctrl-C) the listener is closed, so new
-//! connections are refused, requests in flight are finished (each connection closes after its
-//! current response), and whatever is still open after [`DRAIN_TIMEOUT`] is dropped.
+//! connections are refused, idle keep-alive connections are closed, requests in flight are
+//! finished (each connection closes after its current response), a half-sent head still has
+//! until its header-read timeout, and whatever is still open after [`DRAIN_TIMEOUT`] is dropped.
 //!
 //! Not bounded here: the time a client may take to send a request *body* or to read a
 //! response (the body limit in `app.rs` bounds the body's size, not its pace).
