@@ -22,6 +22,7 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::Value;
+#[cfg(feature = "aws-lc")]
 use tower_jwt_auth::key::{KeyQuery, Resolution};
 use tower_jwt_auth::{
     dangerous, Algorithm, AuthError, AuthErrorKind, ConfigError, KeyRing, Validation, VerifyingKey,

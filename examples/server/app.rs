@@ -9,12 +9,13 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::extract::DefaultBodyLimit;
 use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, PRAGMA};
-use axum::http::HeaderValue;
+use axum::http::{HeaderValue, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
 use tower_jwt_auth::{Claims, JwtAuthLayer, RequireClaimsLayer, SigningKey, Validation};
 
 use super::config::Config;
@@ -30,6 +31,9 @@ use super::sessions;
 #[cfg(feature = "sessions")]
 use super::tokens::ACCESS_TOKEN_TTL;
 use super::tokens::{random_b64, UserClaims};
+
+/// How long a request, its body included, may take before it is answered 408.
+pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub(crate) struct AppState {
     #[cfg(feature = "sessions")]
@@ -165,30 +169,45 @@ pub(crate) fn app_with(
         Some(jwks) => router.route_service("/.well-known/jwks.json", axum::routing::get_service(jwks)),
         None => router,
     };
-    // Token responses must not be cached (RFC 6749 §5.1): errors included, for simplicity.
-    let no_store = (
-        SetResponseHeaderLayer::overriding(CACHE_CONTROL, HeaderValue::from_static("no-store")),
-        SetResponseHeaderLayer::overriding(PRAGMA, HeaderValue::from_static("no-cache")),
-    );
     // In JWKS mode another party issues the tokens: no login here (404).
     let router = if jwks_mode {
         router
     } else {
-        router.route("/login", post(login).route_layer(no_store.clone()))
+        router.route("/login", post(login).route_layer(no_store()))
     };
     #[cfg(feature = "sessions")]
     let router = if jwks_mode {
         router
     } else {
-        router.route("/session/refresh", post(sessions::refresh).route_layer(no_store))
+        router.route(
+            "/session/refresh",
+            post(sessions::refresh).route_layer(no_store()),
+        )
     };
     Ok(router
         .route("/health", get(|| async { Json(json!({ "status": "ok" })) }))
         .merge(protected)
         .with_state(state)
         .layer(DefaultBodyLimit::max(16 * 1024))
+        // A request (its body included: a client may send it as slowly as it likes) has
+        // REQUEST_TIMEOUT to be answered, else 408.
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
         // Marks the token as sensitive so that logging layers redact it.
         .layer(SetSensitiveRequestHeadersLayer::new([AUTHORIZATION])))
+}
+
+/// Token responses must not be cached (RFC 6749 §5.1): their errors neither, for simplicity.
+fn no_store() -> (
+    SetResponseHeaderLayer<HeaderValue>,
+    SetResponseHeaderLayer<HeaderValue>,
+) {
+    (
+        SetResponseHeaderLayer::overriding(CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        SetResponseHeaderLayer::overriding(PRAGMA, HeaderValue::from_static("no-cache")),
+    )
 }
 
 /// Runs `task` every `period` for as long as the application lives (when built inside a Tokio

@@ -510,7 +510,7 @@ fn start_up_prints_ready_tokens_only_for_a_secret_it_generated() {
     assert!(configured.contains("/login"), "{configured}");
     // JWKS mode: this server issues nothing and has no /login.
     let mut jwks = config(None, None);
-    jwks.remote = Some(Remote::Jwks {
+    jwks.remote = Some(super::config::Remote::Jwks {
         url: "https://idp.example/jwks.json".into(),
         cooldown: std::time::Duration::from_secs(30),
     });
@@ -668,4 +668,33 @@ async fn the_address_quota_holds_a_burst_of_64_and_refills_at_20_a_second() {
     // Forgetting those back at full quota keeps the ones still limited.
     limits.retain_recent();
     assert!(limits.attempt_from(b).is_err());
+}
+
+/// A request body that never arrives.
+struct Stalled;
+
+impl hyper::body::Body for Stalled {
+    type Data = axum::body::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        std::task::Poll::Pending
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_body_sent_too_slowly_is_answered_408_after_the_request_timeout() {
+    let app = app(config(None, None)).unwrap();
+    let req = Request::post("/login")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::new(Stalled))
+        .unwrap();
+    let started = tokio::time::Instant::now();
+    let response = app.oneshot(req).await.unwrap();
+    assert_eq!(response.status(), StatusCode::REQUEST_TIMEOUT);
+    // Paused time: this is the timer's reading, not the wall clock's.
+    assert_eq!(started.elapsed().as_secs(), super::app::REQUEST_TIMEOUT.as_secs());
 }
