@@ -9,6 +9,7 @@
 
 #[cfg(feature = "axum")]
 pub(crate) mod example_server;
+pub(crate) mod loopback;
 pub(crate) mod redis_server;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
