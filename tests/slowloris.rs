@@ -180,9 +180,11 @@ impl Drop for ChildServer {
     }
 }
 
-/// The server half of the test below, run by it in a child process whose descriptor limit is
-/// [`CHILD_OPEN_FILES`] (a test cannot lower its own without unsafe code, and its clients
-/// would share the limit). Prints `listening on <addr>` and serves until killed.
+/// The server half of the tests below, run by them in a child process whose descriptor limit
+/// is [`CHILD_OPEN_FILES`] (a test cannot lower its own without unsafe code, and its clients
+/// would share the limit). Serves with the default options (so the 10 s header-read timeout:
+/// a shorter one would free slots early and hide a slow `/health`). Prints
+/// `listening on <addr>` and serves until killed.
 #[test]
 #[ignore = "run by health_still_answers_while_more_half_sent_heads_are_held_than_descriptors"]
 fn server_child() {
@@ -195,7 +197,9 @@ fn server_child() {
         assert_eq!(limit, Some(CHILD_OPEN_FILES));
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         println!("listening on {}", listener.local_addr().unwrap());
-        serve::serve(listener, example_app(), options(), std::future::pending()).await;
+        let options = ServeOptions::default();
+        assert_eq!(options.header_read_timeout, serve::HEADER_READ_TIMEOUT);
+        serve::serve(listener, example_app(), options, std::future::pending()).await;
     });
 }
 
