@@ -28,7 +28,8 @@
 //! each newcomer costs the oldest idler its connection. A busy connection is never closed to
 //! make room; if every connection is busy, the newcomer waits until one of them finishes its
 //! response (and is then the one closed) or closes, and the clients after it wait in the
-//! kernel's listen backlog.
+//! kernel's listen backlog. (So a connection that has just finished a large response to a
+//! slow reader can lose the tail hyper still buffers; only when all the others are busy.)
 //!
 //! This is what nginx does when it runs out of `worker_connections`: it closes the oldest of
 //! its "reusable" connections, idle keep-alive ones and ones that have not sent a byte
@@ -40,7 +41,8 @@
 //! connections are refused, idle keep-alive connections are closed, requests in flight are
 //! finished (each connection closes after its current response), a half-sent head still has
 //! until its header-read timeout, and whatever is still open after [`DRAIN_TIMEOUT`] is dropped.
-//! No connection is closed to make room once shutdown has begun.
+//! No connection is closed to make room once shutdown has begun; a newcomer accepted but still
+//! waiting for a slot is closed unanswered.
 //!
 //! Not bounded here: the time a client may take to send a request *body* or to read a
 //! response (the body limit in `app.rs` bounds the body's size, not its pace).
