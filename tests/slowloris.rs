@@ -1,8 +1,9 @@
 //! The example server's connections under slowloris (`examples/server/serve.rs`): half-sent
 //! request heads and idle keep-alive connections are closed after the header-read timeout, a
-//! long head is refused at the buffer bound, `/health` still answers while more half-sent heads
-//! are held open than the process has descriptors, shutdown drains within its bound, and
-//! handlers see `ConnectInfo`.
+//! long head is refused at the buffer bound, `/health` still answers within 2 s while more
+//! half-sent heads or idle connections are held open than the process has descriptors (at the
+//! cap the connection waiting longest is closed, never one with a request in flight), shutdown
+//! drains within its bound, and handlers see `ConnectInfo`.
 //!
 //! Each test serves on a loopback listener bound to port 0, over raw TCP, so the bytes on the
 //! wire are the ones a slowloris client sends.
@@ -167,8 +168,10 @@ async fn a_request_head_longer_than_the_buffer_gets_431_and_is_closed() {
 const SERVER_CHILD: &str = "SLOWLORIS_SERVER_CHILD";
 /// The child's descriptor limit.
 const CHILD_OPEN_FILES: u64 = 256;
-/// Half-sent heads held open: more than the child has descriptors.
+/// Connections held open: more than the child has descriptors.
 const HELD: usize = 300;
+/// How soon `/health` must answer however many connections are held (the abuse suite's bound).
+const HEALTH_GUARD: Duration = Duration::from_secs(2);
 
 /// The child process, killed on drop.
 struct ChildServer(Child);
@@ -180,11 +183,13 @@ impl Drop for ChildServer {
     }
 }
 
-/// The server half of the test below, run by it in a child process whose descriptor limit is
-/// [`CHILD_OPEN_FILES`] (a test cannot lower its own without unsafe code, and its clients
-/// would share the limit). Prints `listening on <addr>` and serves until killed.
+/// The server half of the tests below, run by them in a child process whose descriptor limit
+/// is [`CHILD_OPEN_FILES`] (a test cannot lower its own without unsafe code, and its clients
+/// would share the limit). Serves with the default options (so the 10 s header-read timeout:
+/// a shorter one would free slots early and hide a slow `/health`). Prints
+/// `listening on <addr>` and serves until killed.
 #[test]
-#[ignore = "run by health_still_answers_while_more_half_sent_heads_are_held_than_descriptors"]
+#[ignore = "run by the tests that hold more connections than the child has descriptors"]
 fn server_child() {
     if std::env::var_os(SERVER_CHILD).is_none() {
         return;
@@ -195,7 +200,9 @@ fn server_child() {
         assert_eq!(limit, Some(CHILD_OPEN_FILES));
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         println!("listening on {}", listener.local_addr().unwrap());
-        serve::serve(listener, example_app(), options(), std::future::pending()).await;
+        let options = ServeOptions::default();
+        assert_eq!(options.header_read_timeout, serve::HEADER_READ_TIMEOUT);
+        serve::serve(listener, example_app(), options, std::future::pending()).await;
     });
 }
 
@@ -231,11 +238,118 @@ async fn health_still_answers_while_more_half_sent_heads_are_held_than_descripto
     }
 
     let start = Instant::now();
-    let response = tokio::time::timeout(Duration::from_secs(2), health(addr)).await;
+    let response = tokio::time::timeout(HEALTH_GUARD, health(addr)).await;
     let response = response.expect("/health did not answer within 2 s");
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     eprintln!("/health answered in {:?}", start.elapsed());
     drop(held);
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn health_still_answers_while_more_idle_keep_alive_connections_are_held_than_descriptors() {
+    let (_child, addr) = spawn_server_child();
+    let mut held = Vec::with_capacity(HELD);
+    for i in 0..HELD {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        stream.write_all(HEALTH).await.unwrap();
+        let response = tokio::time::timeout(HEALTH_GUARD, read_response(&mut stream)).await;
+        let response = response.unwrap_or_else(|_| panic!("request {i} had no answer within 2 s"));
+        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+        // Kept open, idle.
+        held.push(stream);
+    }
+
+    let start = Instant::now();
+    let response = tokio::time::timeout(HEALTH_GUARD, health(addr)).await;
+    let response = response.expect("/health did not answer within 2 s");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    eprintln!("/health answered in {:?}", start.elapsed());
+    drop(held);
+}
+
+/// A router whose `/slow` notifies `started`, then answers `done` once `release` is notified.
+fn slow_router(started: &Arc<Notify>, release: &Arc<Notify>) -> Router {
+    let (started, release) = (Arc::clone(started), Arc::clone(release));
+    Router::new()
+        .route(
+            "/slow",
+            get(|| async move {
+                started.notify_one();
+                release.notified().await;
+                "done"
+            }),
+        )
+        .route("/health", get(|| async { "ok" }))
+}
+
+/// Sends `GET /slow` on a new connection and waits until its handler runs.
+async fn slow_request_in_flight(addr: SocketAddr, started: &Notify) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"GET /slow HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .await
+        .unwrap();
+    tokio::time::timeout(GUARD, started.notified())
+        .await
+        .expect("/slow was not called");
+    stream
+}
+
+#[tokio::test]
+async fn a_connection_with_a_request_in_flight_is_not_closed_to_make_room() {
+    const CAP: usize = 4;
+    let (started, release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+    // The default 10 s header-read timeout: only making room closes a connection here.
+    let options = ServeOptions {
+        max_connections: CAP,
+        ..ServeOptions::default()
+    };
+    let (addr, _server) = start(slow_router(&started, &release), options, std::future::pending()).await;
+    // The oldest connection, and busy.
+    let mut in_flight = slow_request_in_flight(addr, &started).await;
+    // The other slots and as many again.
+    let mut held = Vec::new();
+    for _ in 0..2 * CAP {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        stream.write_all(HALF_SENT).await.unwrap();
+        held.push(stream);
+    }
+
+    let response = tokio::time::timeout(HEALTH_GUARD, health(addr)).await;
+    let response = response.expect("/health did not answer within 2 s");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    // The first half-sent head was closed to make room (long before its header-read timeout).
+    assert!(time_until_closed(&mut held[0]).await.is_some());
+
+    release.notify_one();
+    let response = tokio::time::timeout(GUARD, read_response(&mut in_flight)).await;
+    let response = response.expect("/slow did not answer");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.ends_with("done"), "{response}");
+}
+
+#[tokio::test]
+async fn at_the_cap_with_every_connection_busy_a_newcomer_is_served_when_a_response_ends() {
+    let (started, release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+    let options = ServeOptions {
+        max_connections: 1,
+        ..ServeOptions::default()
+    };
+    let (addr, _server) = start(slow_router(&started, &release), options, std::future::pending()).await;
+    let mut in_flight = slow_request_in_flight(addr, &started).await;
+    let newcomer = tokio::spawn(health(addr));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!newcomer.is_finished(), "the busy connection made room");
+
+    release.notify_one();
+    let response = tokio::time::timeout(GUARD, read_response(&mut in_flight)).await;
+    let response = response.expect("/slow did not answer");
+    assert!(response.ends_with("done"), "{response}");
+    // The idle connection is closed for it, long before its 10 s idle timeout.
+    let response = tokio::time::timeout(GUARD, newcomer).await;
+    let response = response.expect("/health did not answer once /slow had").unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
 }
 
 #[tokio::test]

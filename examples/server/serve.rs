@@ -12,36 +12,60 @@
 //! - a **bounded header buffer** ([`MAX_BUF_SIZE`], 64 KiB): a longer head is answered with
 //!   431 and the connection closed;
 //! - a slot among at most [`max_connections`] (the soft descriptor limit less
-//!   [`DESCRIPTOR_HEADROOM`], at most [`MAX_CONNECTIONS`]). At the cap the loop waits for a
-//!   slot before it accepts, so further clients wait in the kernel's listen backlog (no
-//!   descriptor, no memory, no CPU here) and are served in turn as slots free up, instead of
-//!   being closed at once: a health probe arriving during a flood is delayed by at most about
-//!   one header-read timeout, not refused. Accept errors (`EMFILE` when other descriptors
-//!   use up the limit, a connection reset before it was accepted) pause the loop
+//!   [`DESCRIPTOR_HEADROOM`], at most [`MAX_CONNECTIONS`]). Accept errors (`EMFILE` when other
+//!   descriptors use up the limit, a connection reset before it was accepted) pause the loop
 //!   ([`ACCEPT_ERROR_PAUSE`]) and it carries on.
+//!
+//! # At the cap: the connection that has waited longest makes room
+//!
+//! Each connection is either **busy** (a request in flight: from the moment the router is
+//! called until its response body has been handed to hyper, or dropped) or **waiting** (nothing
+//! sent yet, a half-sent head, or an idle keep-alive connection), and a waiting connection
+//! remembers since when. When every slot is taken, the loop still accepts the next client (the
+//! headroom leaves it a descriptor), closes the connection that has been waiting longest, and
+//! serves the newcomer in the slot that frees. So a flood of half-sent heads or idle
+//! connections cannot keep a health probe or a real client out for a header-read timeout:
+//! each newcomer costs the oldest idler its connection. A busy connection is never closed to
+//! make room; if every connection is busy, the newcomer waits until one of them finishes its
+//! response (and is then the one closed) or closes, and the clients after it wait in the
+//! kernel's listen backlog. (So a connection that has just finished a large response to a
+//! slow reader can lose the tail hyper still buffers; only when all the others are busy.)
+//!
+//! This is what nginx does when it runs out of `worker_connections`: it closes the oldest of
+//! its "reusable" connections, idle keep-alive ones and ones that have not sent a byte
+//! (`ngx_drain_connections`); Apache's event MPM likewise closes keep-alive connections first
+//! when it is busy. Unlike nginx, a half-sent head counts as waiting too: a real client sends
+//! its head in one go, so a head still unfinished is the likeliest slowloris.
 //!
 //! On shutdown (see [`shutdown_signal`]: SIGTERM or Ctrl-C) the listener is closed, so new
 //! connections are refused, idle keep-alive connections are closed, requests in flight are
 //! finished (each connection closes after its current response), a half-sent head still has
 //! until its header-read timeout, and whatever is still open after [`DRAIN_TIMEOUT`] is dropped.
+//! No connection is closed to make room once shutdown has begun; a newcomer accepted but still
+//! waiting for a slot is closed unanswered.
 //!
 //! Not bounded here: the time a client may take to send a request *body* or to read a
 //! response (the body limit in `app.rs` bounds the body's size, not its pace).
 //!
 //! Handlers can read the client's address with `ConnectInfo<SocketAddr>`.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::Duration;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{ready, Context, Poll};
+use std::time::{Duration, Instant};
 
 use axum::Router;
+use http::Response;
+use hyper::body::{Body, Frame, SizeHint};
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{oneshot, Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tower::ServiceExt as _;
 
@@ -127,18 +151,12 @@ pub(crate) async fn serve(
         .max_buf_size(options.max_buf_size);
     let make_service = router.into_make_service_with_connect_info::<SocketAddr>();
     let slots = Arc::new(Semaphore::new(options.max_connections.max(1)));
+    let registry = Arc::new(Registry::default());
     let graceful = GracefulShutdown::new();
     let mut connections = JoinSet::new();
     let mut shutdown = std::pin::pin!(shutdown);
 
     loop {
-        // At the cap, wait here: the clients that follow wait in the listen backlog.
-        let slot = tokio::select! {
-            () = &mut shutdown => break,
-            slot = Arc::clone(&slots).acquire_owned() => slot,
-        };
-        // The semaphore is never closed.
-        let Ok(slot) = slot else { break };
         let (stream, remote) = tokio::select! {
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
@@ -150,6 +168,11 @@ pub(crate) async fn serve(
                 }
             },
         };
+        // At the cap, close the connection that has waited longest (or wait for a busy one).
+        let slot = tokio::select! {
+            () = &mut shutdown => break,
+            slot = make_room(&slots, &registry) => slot,
+        };
         // Forget the connections that have ended.
         while connections.try_join_next().is_some() {}
 
@@ -158,11 +181,20 @@ pub(crate) async fn serve(
             Ok(service) => service,
             Err(never) => match never {},
         };
-        let connection =
-            graceful.watch(http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service)));
+        let (registration, closed_to_make_room) = registry.register();
+        let service = Tracked {
+            inner: TowerToHyperService::new(service),
+            connection: registration.handle(),
+        };
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
         connections.spawn(async move {
-            // An error here is the client's (timed out, reset, malformed): nothing to do.
-            let _ = connection.await;
+            tokio::select! {
+                // An error here is the client's (timed out, reset, malformed): nothing to do.
+                _ = connection => {}
+                // Dropping the connection closes it.
+                _ = closed_to_make_room => {}
+            }
+            drop(registration);
             drop(slot);
         });
     }
@@ -182,6 +214,225 @@ pub(crate) async fn serve(
         eprintln!("drain time over: dropping {} connection(s)", connections.len());
     }
     connections.shutdown().await;
+}
+
+/// A free slot: at once if there is one; at the cap, the slot of the connection that has been
+/// waiting longest, closed for it; if every connection is busy, the first slot a connection
+/// frees by ending or by finishing its response (it is then closed in turn).
+async fn make_room(slots: &Arc<Semaphore>, registry: &Registry) -> OwnedSemaphorePermit {
+    loop {
+        if let Ok(slot) = Arc::clone(slots).try_acquire_owned() {
+            return slot;
+        }
+        let closed_one = registry.close_longest_waiting();
+        tokio::select! {
+            slot = Arc::clone(slots).acquire_owned() => match slot {
+                Ok(slot) => return slot,
+                // The semaphore is never closed.
+                Err(_) => std::future::pending::<()>().await,
+            },
+            // A busy connection became waiting: it can be closed now.
+            () = registry.finished.notified(), if !closed_one => {}
+        }
+    }
+}
+
+/// The live connections and their state, to choose the one to close at the cap: O(1) to
+/// update on each request, O(connections) (at most [`MAX_CONNECTIONS`]) to choose.
+#[derive(Debug, Default)]
+struct Registry {
+    connections: Mutex<Connections>,
+    /// Notified when a connection's last request in flight has been answered.
+    finished: Notify,
+}
+
+#[derive(Debug, Default)]
+struct Connections {
+    next_id: u64,
+    live: HashMap<u64, ConnectionState>,
+}
+
+#[derive(Debug)]
+struct ConnectionState {
+    /// Requests between the router's call and the end of their response body (hyper serves
+    /// one at a time, so 0 or 1).
+    in_flight: usize,
+    /// When the connection last became waiting (accepted, or its last response done).
+    waiting_since: Instant,
+    /// Closes the connection.
+    close: oneshot::Sender<()>,
+}
+
+impl Registry {
+    fn lock(&self) -> MutexGuard<'_, Connections> {
+        // Nothing panics while holding the lock; if something did, the counts are still usable.
+        self.connections.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Adds a waiting connection; the receiver completes when it is to be closed.
+    fn register(self: &Arc<Self>) -> (Registration, oneshot::Receiver<()>) {
+        let (close, closed) = oneshot::channel();
+        let mut connections = self.lock();
+        let id = connections.next_id;
+        connections.next_id += 1;
+        let state = ConnectionState {
+            in_flight: 0,
+            waiting_since: Instant::now(),
+            close,
+        };
+        connections.live.insert(id, state);
+        let registration = Registration(ConnectionHandle {
+            registry: Arc::clone(self),
+            id,
+        });
+        (registration, closed)
+    }
+
+    /// Closes the connection that has been waiting longest; `false` if every one is busy.
+    fn close_longest_waiting(&self) -> bool {
+        let mut connections = self.lock();
+        let oldest = connections
+            .live
+            .iter()
+            .filter(|(_, state)| state.in_flight == 0)
+            .min_by_key(|(_, state)| state.waiting_since)
+            .map(|(&id, _)| id);
+        let Some(state) = oldest.and_then(|id| connections.live.remove(&id)) else {
+            return false;
+        };
+        // Wakes the connection's task, which drops the connection (its receiver is gone if
+        // the task has just ended: its slot is free all the same).
+        let _ = state.close.send(());
+        true
+    }
+}
+
+/// A connection's entry in the [`Registry`], removed when dropped (when its task ends).
+#[derive(Debug)]
+struct Registration(ConnectionHandle);
+
+impl Registration {
+    fn handle(&self) -> ConnectionHandle {
+        self.0.clone()
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.0.registry.lock().live.remove(&self.0.id);
+    }
+}
+
+#[derive(Clone, Debug)]
+struct ConnectionHandle {
+    registry: Arc<Registry>,
+    id: u64,
+}
+
+impl ConnectionHandle {
+    /// Marks the connection busy until the guard is dropped.
+    fn busy(&self) -> Busy {
+        if let Some(state) = self.registry.lock().live.get_mut(&self.id) {
+            state.in_flight += 1;
+        }
+        Busy(self.clone())
+    }
+}
+
+/// A request in flight on a connection.
+#[derive(Debug)]
+struct Busy(ConnectionHandle);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        let ConnectionHandle { registry, id } = &self.0;
+        let mut connections = registry.lock();
+        let Some(state) = connections.live.get_mut(id) else {
+            return;
+        };
+        state.in_flight = state.in_flight.saturating_sub(1);
+        if state.in_flight == 0 {
+            state.waiting_since = Instant::now();
+            drop(connections);
+            registry.finished.notify_one();
+        }
+    }
+}
+
+/// The connection's service: marks it busy from each call until the response body ends.
+#[derive(Debug)]
+struct Tracked<S> {
+    inner: S,
+    connection: ConnectionHandle,
+}
+
+impl<S, R, B> hyper::service::Service<R> for Tracked<S>
+where
+    S: hyper::service::Service<R, Response = Response<B>>,
+{
+    type Response = Response<TrackedBody<B>>;
+    type Error = S::Error;
+    type Future = TrackedFuture<S::Future>;
+
+    fn call(&self, request: R) -> Self::Future {
+        TrackedFuture {
+            busy: Some(self.connection.busy()),
+            inner: self.inner.call(request),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// [`Tracked`]'s response future: moves the [`Busy`] guard into the response body.
+    struct TrackedFuture<F> {
+        #[pin]
+        inner: F,
+        busy: Option<Busy>,
+    }
+}
+
+impl<F, B, E> Future for TrackedFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = Result<Response<TrackedBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let response = ready!(this.inner.poll(cx))?;
+        let busy = this.busy.take();
+        Poll::Ready(Ok(response.map(|body| TrackedBody { body, _busy: busy })))
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A response body holding its request's [`Busy`] guard: hyper drops the body once it has
+    /// taken its last frame (or at once if it is empty), or when the connection goes.
+    struct TrackedBody<B> {
+        #[pin]
+        body: B,
+        _busy: Option<Busy>,
+    }
+}
+
+impl<B: Body> Body for TrackedBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        self.project().body.poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
 }
 
 /// Completes on SIGTERM (what `docker stop`, systemd and Kubernetes send) or Ctrl-C.
