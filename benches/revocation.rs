@@ -1,5 +1,6 @@
 //! The revocation check: an empty list, a list of 10,000 entries, and the axum layer with and
-//! without a revocation list. Run with `cargo bench --bench revocation --features sessions`.
+//! without a revocation list; writes to an empty list and to one of 100,000 entries. Run with
+//! `cargo bench --bench revocation --features sessions`.
 
 mod common;
 
@@ -24,15 +25,20 @@ fn config() -> Criterion {
         .sample_size(60)
 }
 
-fn full_list() -> Revocations {
-    let list = Revocations::new(20_000);
-    for i in 0..3_334 {
-        list.revoke_token(&format!("jti-{i}"), 4e9).unwrap();
-        list.revoke_session(&format!("sid-{i}"), 4e9).unwrap();
-        list.revoke_subject(&format!("user-{i}"), 1.0).unwrap();
+/// A list of about `n` entries: a third each of token ids, sessions and subject cutoffs.
+fn list_of(n: usize, cap: usize) -> Revocations {
+    let list = Revocations::new(cap);
+    for i in 0..n.div_ceil(3) {
+        list.revoke_token(&format!("jti-{i}"), 4e9);
+        list.revoke_session(&format!("sid-{i}"), 4e9);
+        list.revoke_subject(&format!("user-{i}"), 1.0);
     }
-    assert!(list.len() >= 10_000);
+    assert!(list.len() >= n);
     list
+}
+
+fn full_list() -> Revocations {
+    list_of(10_000, 20_000)
 }
 
 fn bench_check(c: &mut Criterion) {
@@ -59,6 +65,10 @@ fn bench_check(c: &mut Criterion) {
             )
         })
     });
+    // A listed token, found by its `jti`.
+    g.bench_function("10k-entries-hit", |b| {
+        b.iter(|| full.is_revoked(black_box(Some("jti-42")), None, None, None))
+    });
     // What the verifier pays per token: the hook's two calls (`needs_ids`, then `check`).
     let ids = TokenIds::new(Some("jti-x"), Some("sid-x"), Some("alice"), Some(1.7e9));
     for (name, list) in [("hook-empty", &empty), ("hook-10k-entries", &full)] {
@@ -68,6 +78,34 @@ fn bench_check(c: &mut Criterion) {
                 (list.needs_ids(), list.check(black_box(&ids)))
             })
         });
+    }
+    g.finish();
+}
+
+/// Writes (a logout's `jti`): to a list of 10 entries and to one of 100,000, each write listing
+/// one of the list's token ids again with a later end (so the list keeps its size), and to a
+/// list of 100,000 entries that grows by a new id per write.
+fn bench_write(c: &mut Criterion) {
+    let mut g = c.benchmark_group("revocation/write");
+    for (name, size, ids) in [
+        ("10-entries", 10, 4),
+        ("100k-entries", 100_000, 33_334),
+        ("100k-entries-growing", 100_000, u64::MAX),
+    ] {
+        let list = list_of(size, 1_000_000);
+        let mut n = 0u64;
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                n += 1;
+                let id = if ids == u64::MAX {
+                    format!("new-{n}")
+                } else {
+                    format!("jti-{}", n % ids)
+                };
+                list.revoke_token(black_box(&id), 4e9 + n as f64);
+            })
+        });
+        black_box(list.len());
     }
     g.finish();
 }
@@ -121,6 +159,6 @@ fn bench_layer(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = config();
-    targets = bench_check, bench_layer
+    targets = bench_check, bench_write, bench_layer
 }
 criterion_main!(benches);

@@ -133,6 +133,7 @@ pub use self::publish::PublishJwks;
 pub use self::rejection::{DefaultRejection, RejectionResponse};
 #[cfg(feature = "sessions")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sessions")))]
+#[allow(deprecated)]
 pub use self::revocation::{RevocationError, Revocations};
 pub use self::service::JwtAuth;
 pub use self::source::TokenSource;

@@ -66,8 +66,8 @@ struct Store {
 }
 
 impl SessionStore for Store {
-    async fn create(&self, record: SessionRecord) -> Result<(), StoreError> {
-        self.store.create(record).await
+    async fn create(&self, record: SessionRecord, revoke_until: f64) -> Result<(), StoreError> {
+        self.store.create(record, revoke_until).await
     }
     async fn rotate(&self, request: RotateRequest<'_>) -> Result<Rotation, StoreError> {
         self.store.rotate(request).await
@@ -78,8 +78,8 @@ impl SessionStore for Store {
     async fn revoke_subject(&self, sub: &str, cutoff: f64, until: f64) -> Result<usize, StoreError> {
         self.store.revoke_subject(sub, cutoff, until).await
     }
-    async fn revoke_token(&self, jti: &str, exp: f64) -> Result<(), StoreError> {
-        self.store.revoke_token(jti, exp).await
+    async fn revoke_token(&self, sub: Option<&str>, jti: &str, exp: f64) -> Result<(), StoreError> {
+        self.store.revoke_token(sub, jti, exp).await
     }
     fn revocations(&self) -> &Revocations {
         self.store.revocations()
@@ -149,7 +149,9 @@ redis_suite!(
     logout_revokes_the_session_and_the_token,
     subject_cutoff_splits_the_second,
     purge_drops_expired_entries,
-    the_cap_refuses_growth_and_says_so,
+    at_the_cap_the_list_compacts_and_never_refuses,
+    logout_at_the_cap_refuses_the_token,
+    one_subject_with_three_thousand_sessions_stays_bounded,
     times_that_are_not_finite_are_refused,
 );
 
@@ -185,7 +187,9 @@ async fn a_revocation_on_one_instance_is_enforced_by_another_within_a_second() {
     assert_eq!(rotated.session.generation, 1);
 
     // Logout on A; B refuses the token and the session within a second (pub/sub: milliseconds).
-    a.revoke_token("jti-1", now() + 900.0).await.unwrap();
+    a.revoke_token(Some("alice"), "jti-1", now() + 900.0)
+        .await
+        .unwrap();
     a.revoke(&sid).await.unwrap();
     let took = within(Duration::from_secs(1), || {
         b.revocations().is_revoked(Some("jti-1"), None, None, None)
@@ -269,7 +273,9 @@ async fn redis_going_away_gives_unavailable_keeps_the_mirror_and_resyncs_without
     )
     .unwrap();
     let issued = a.issue("alice", claims()).await.unwrap();
-    a.revoke_token("before-outage", now() + 900.0).await.unwrap();
+    a.revoke_token(Some("alice"), "before-outage", now() + 900.0)
+        .await
+        .unwrap();
     within(Duration::from_secs(1), || {
         b.revocations()
             .is_revoked(Some("before-outage"), None, None, None)
@@ -288,7 +294,8 @@ async fn redis_going_away_gives_unavailable_keeps_the_mirror_and_resyncs_without
         Err(StoreError::Unavailable(_))
     ));
     assert!(matches!(
-        a.revoke_token("during-outage", now() + 900.0).await,
+        a.revoke_token(Some("alice"), "during-outage", now() + 900.0)
+            .await,
         Err(StoreError::Unavailable(_))
     ));
     assert!(
@@ -320,7 +327,9 @@ async fn redis_going_away_gives_unavailable_keeps_the_mirror_and_resyncs_without
     }
     let refreshed = refreshed.expect("refresh works again once Redis is back");
     assert_eq!(refreshed.session.generation, 1);
-    a.revoke_token("after-outage", now() + 900.0).await.unwrap();
+    a.revoke_token(Some("alice"), "after-outage", now() + 900.0)
+        .await
+        .unwrap();
     // The other instance's mirror reconnected: it gets new revocations again, and kept the old.
     within(Duration::from_secs(5), || {
         b.revocations().is_revoked(Some("after-outage"), None, None, None)
@@ -429,8 +438,12 @@ async fn a_redis_that_lost_its_data_does_not_bring_revoked_tokens_back() {
     let options = || RedisOptions::default().reconcile_interval(Duration::from_millis(100));
     let a = RedisStore::connect(&server.url(), options()).await.unwrap();
     let b = RedisStore::connect(&server.url(), options()).await.unwrap();
-    a.revoke_token("before-the-loss", now() + 900.0).await.unwrap();
-    a.revoke_token("another", now() + 900.0).await.unwrap();
+    a.revoke_token(Some("alice"), "before-the-loss", now() + 900.0)
+        .await
+        .unwrap();
+    a.revoke_token(Some("alice"), "another", now() + 900.0)
+        .await
+        .unwrap();
     within(Duration::from_secs(1), || b.mirror_sequence() == 2).await;
     assert!(b
         .revocations()
@@ -450,7 +463,9 @@ async fn a_redis_that_lost_its_data_does_not_bring_revoked_tokens_back() {
         assert_eq!(store.mirror_sequence(), 0);
     }
     // New revocations flow again, though their sequence numbers start over.
-    b.revoke_token("after-the-loss", now() + 900.0).await.unwrap();
+    b.revoke_token(Some("alice"), "after-the-loss", now() + 900.0)
+        .await
+        .unwrap();
     within(Duration::from_secs(1), || {
         a.revocations()
             .is_revoked(Some("after-the-loss"), None, None, None)
@@ -486,4 +501,110 @@ async fn log_out_everywhere_of_many_sessions_reaches_the_other_instance() {
     assert!(!a
         .revocations()
         .is_revoked(Some("j"), Some(&other), Some("bob"), Some(after)));
+}
+
+/// Every script's work is bounded: a subject keeps at most its cap of sessions in Redis (the
+/// oldest are removed and listed), so "log out everywhere" walks at most that many; its
+/// revocations stay within the per-subject bound, in Redis and in the other instance's mirror.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scripts_keep_a_subject_within_its_bounds() {
+    let Some(place) = place() else { return };
+    let instance = || async {
+        let options = RedisOptions::default()
+            .prefix(place.prefix.clone())
+            .sessions_per_subject(10)
+            .revocations_per_subject(8);
+        let store = RedisStore::connect(&place.url, options).await.unwrap();
+        Sessions::new(SECRET, store, SessionOptions::default()).unwrap()
+    };
+    let (a, b) = (instance().await, instance().await);
+    let first = a.issue("alice", claims()).await.unwrap();
+    let mut latest = None;
+    for i in 0..60 {
+        let issued = a.issue("alice", claims()).await.unwrap();
+        a.revoke_token(Some("alice"), &format!("jti-{i}"), now() + 900.0)
+            .await
+            .unwrap();
+        latest = Some(issued);
+    }
+    let latest = latest.unwrap();
+    let client = redis::Client::open(place.url.as_str()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let sessions: usize = redis::cmd("ZCARD")
+        .arg(format!("{}subject-sessions:alice", place.prefix))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(sessions, 10);
+    let listed: usize = redis::cmd("HLEN")
+        .arg(format!("{}rev", place.prefix))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    // At most 8 of alice's entries, and her cutoff.
+    assert!(listed <= 8 + 1, "{listed} entries in Redis");
+    // The oldest session is gone, the latest works.
+    assert!(matches!(
+        a.refresh(first.refresh_token.as_str()).await.unwrap_err(),
+        RefreshError::Unknown | RefreshError::Revoked
+    ));
+    assert!(b.refresh(latest.refresh_token.as_str()).await.is_ok());
+    // The other instance converges on the same refusals, within the same bounds.
+    let issued_before = now() - 0.5;
+    within(Duration::from_secs(2), || {
+        b.revocations()
+            .is_revoked(Some("jti-0"), None, Some("alice"), Some(issued_before))
+            && b.revocations()
+                .is_revoked(Some("jti-59"), None, Some("alice"), Some(issued_before))
+    })
+    .await;
+    assert!(b.revocations().len() <= 8 + 1, "{:?}", b.revocations());
+    assert!(a.revocations().len() <= 8 + 1, "{:?}", a.revocations());
+    // "Log out everywhere" walks at most the cap.
+    assert!(b.revoke_subject("alice").await.unwrap() <= 10);
+    assert!(b
+        .revocations()
+        .is_revoked(None, Some(&latest.session.sid), Some("alice"), Some(now())));
+}
+
+/// At the cap with nothing to compact (one entry per subject), Redis replaces the list by a
+/// cutoff for everyone, which reaches the other instance: nothing revoked comes back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_redis_list_becomes_a_cutoff_for_everyone_on_every_instance() {
+    let Some(place) = place() else { return };
+    let instance = || async {
+        let options = RedisOptions::default().prefix(place.prefix.clone()).cap(5);
+        RedisStore::connect(&place.url, options).await.unwrap()
+    };
+    let (a, b) = (instance().await, instance().await);
+    let issued = now() - 1.0;
+    for i in 0..6 {
+        a.revoke_token(Some(&format!("user-{i}")), &format!("jti-{i}"), now() + 900.0)
+            .await
+            .unwrap();
+    }
+    within(Duration::from_secs(2), || {
+        (0..6).all(|i| {
+            b.revocations().is_revoked(
+                Some(&format!("jti-{i}")),
+                None,
+                Some(&format!("user-{i}")),
+                Some(issued),
+            )
+        })
+    })
+    .await;
+    assert!(b
+        .revocations()
+        .is_revoked(Some("x"), None, Some("zoe"), Some(issued)));
+    let fresh = now();
+    assert!(!b
+        .revocations()
+        .is_revoked(Some("x"), None, Some("zoe"), Some(fresh)));
+    // A new instance learns the cutoff from its load.
+    let c = instance().await;
+    assert!(c
+        .revocations()
+        .is_revoked(Some("x"), None, Some("zoe"), Some(issued)));
+    assert!(c.revocations().len() <= 5);
 }

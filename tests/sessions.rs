@@ -42,6 +42,76 @@ fn the_grace_window_is_capped_at_five_minutes() {
 }
 
 #[tokio::test]
+async fn revoked_and_ended_sessions_leave_the_memory_store_without_a_purge() {
+    let s = sessions(SessionOptions::default());
+    let a = s.issue("alice", claims()).await.unwrap();
+    let b = s.issue("alice", claims()).await.unwrap();
+    assert_eq!(s.store().len(), 2);
+    // Logout: gone at once, and refused with its own code while its revocation is listed.
+    assert!(s.revoke(&a.session.sid).await.unwrap());
+    assert_eq!(s.store().len(), 1);
+    assert_eq!(
+        s.refresh(a.refresh_token.as_str()).await.unwrap_err(),
+        RefreshError::Revoked
+    );
+    // Reuse: gone at once too.
+    let b2 = s.refresh(b.refresh_token.as_str()).await.unwrap();
+    let b3 = s.refresh(b2.refresh_token.as_str()).await.unwrap();
+    assert_eq!(
+        s.refresh(b.refresh_token.as_str()).await.unwrap_err(),
+        RefreshError::Reused
+    );
+    assert!(s.store().is_empty());
+    assert_eq!(
+        s.refresh(b3.refresh_token.as_str()).await.unwrap_err(),
+        RefreshError::Revoked
+    );
+    // "Log out everywhere": gone, through the subject's index.
+    s.issue("carol", claims()).await.unwrap();
+    s.issue("carol", claims()).await.unwrap();
+    assert_eq!(s.revoke_subject("carol").await.unwrap(), 2);
+    assert!(s.store().is_empty());
+    // A session past its absolute end goes with a later write.
+    let store = s.store();
+    let t = now();
+    let short = SessionRecord::new("0".repeat(32), "dave", claims(), t, t + 0.2);
+    store.create(short, t + 960.0).await.unwrap();
+    assert_eq!(store.len(), 1);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    s.issue("erin", claims()).await.unwrap();
+    assert_eq!(store.len(), 1);
+    assert!(store.get(&"0".repeat(32)).is_none());
+}
+
+#[tokio::test]
+async fn the_memory_store_keeps_at_most_its_cap_of_sessions_per_subject() {
+    let s = sessions(SessionOptions::default());
+    let first = s.issue("alice", claims()).await.unwrap();
+    for _ in 1..3000 {
+        s.issue("alice", claims()).await.unwrap();
+    }
+    let bob = s.issue("bob", claims()).await.unwrap();
+    assert_eq!(s.store().len(), 101);
+    assert!(s.store().get(&first.session.sid).is_none());
+    assert!(s.revocations().len() <= 64 + 1);
+    assert!(s.refresh(bob.refresh_token.as_str()).await.is_ok());
+    // The setting.
+    let small = Sessions::new(
+        SECRET,
+        MemoryStore::new().sessions_per_subject(2),
+        SessionOptions::default(),
+    )
+    .unwrap();
+    let one = small.issue("alice", claims()).await.unwrap();
+    small.issue("alice", claims()).await.unwrap();
+    small.issue("alice", claims()).await.unwrap();
+    assert_eq!(small.store().len(), 2);
+    assert!(small
+        .revocations()
+        .is_revoked(None, Some(&one.session.sid), Some("alice"), Some(now())));
+}
+
+#[tokio::test]
 async fn the_memory_store_purges_ended_sessions() {
     let s = sessions(SessionOptions::default());
     s.issue("alice", claims()).await.unwrap();
@@ -60,8 +130,8 @@ struct Counting {
 }
 
 impl SessionStore for Counting {
-    async fn create(&self, record: SessionRecord) -> Result<(), StoreError> {
-        self.inner.create(record).await
+    async fn create(&self, record: SessionRecord, revoke_until: f64) -> Result<(), StoreError> {
+        self.inner.create(record, revoke_until).await
     }
     async fn rotate(&self, request: RotateRequest<'_>) -> Result<Rotation, StoreError> {
         self.lookups.fetch_add(1, Ordering::SeqCst);
@@ -73,8 +143,8 @@ impl SessionStore for Counting {
     async fn revoke_subject(&self, sub: &str, cutoff: f64, until: f64) -> Result<usize, StoreError> {
         self.inner.revoke_subject(sub, cutoff, until).await
     }
-    async fn revoke_token(&self, jti: &str, exp: f64) -> Result<(), StoreError> {
-        self.inner.revoke_token(jti, exp).await
+    async fn revoke_token(&self, sub: Option<&str>, jti: &str, exp: f64) -> Result<(), StoreError> {
+        self.inner.revoke_token(sub, jti, exp).await
     }
     fn revocations(&self) -> &Revocations {
         self.inner.revocations()
@@ -182,19 +252,19 @@ mod revocation_in_the_layer {
         let t3 = token(&key, "j3", "s2", NOW - 10.0);
         assert_eq!(status(&list, &key, &t1).await.0, StatusCode::OK);
 
-        list.revoke_token("j1", NOW + 600.0).unwrap();
+        list.revoke_token("j1", NOW + 600.0);
         let (code, error) = status(&list, &key, &t1).await;
         assert_eq!(code, StatusCode::UNAUTHORIZED);
         assert_eq!(error.map(|e| e.kind()), Some(AuthErrorKind::Revoked));
         assert_eq!(status(&list, &key, &t2).await.0, StatusCode::OK);
 
-        list.revoke_session("s1", NOW + 3600.0).unwrap();
+        list.revoke_session("s1", NOW + 3600.0);
         assert_eq!(status(&list, &key, &t2).await.0, StatusCode::UNAUTHORIZED);
         assert_eq!(status(&list, &key, &t3).await.0, StatusCode::OK);
 
         // "Log out everywhere" at NOW - 5.5: tokens issued before it are refused, a token issued
         // right after it, in the same second, is not.
-        list.revoke_subject("alice", NOW - 5.5).unwrap();
+        list.revoke_subject("alice", NOW - 5.5);
         assert_eq!(status(&list, &key, &t3).await.0, StatusCode::UNAUTHORIZED);
         let after = token(&key, "j4", "s3", NOW - 5.4);
         assert_eq!(status(&list, &key, &after).await.0, StatusCode::OK);
@@ -228,7 +298,8 @@ async fn a_shared_store_serves_several_session_managers() {
         a.refresh(rotated.refresh_token.as_str()).await.unwrap_err(),
         RefreshError::Revoked
     );
-    assert_eq!(store.len(), 1);
+    // A revoked session leaves the store at once.
+    assert!(store.is_empty());
 }
 
 #[tokio::test]
@@ -276,10 +347,13 @@ async fn a_store_chosen_at_run_time_issues_rotates_and_revokes_on_either_side() 
         assert!(s
             .revocations()
             .is_revoked(None, None, Some("alice"), Some(now() - 1.0)));
-        s.revoke_token("jti-1", now() + 60.0).await.unwrap();
+        s.revoke_token(Some("alice"), "jti-1", now() + 60.0)
+            .await
+            .unwrap();
         assert!(s.revocations().is_revoked(Some("jti-1"), None, None, None));
-        // The side in use did the work, and its list is the one handed out.
-        assert_eq!(shared.len(), if right { 3 } else { 0 });
+        // The side in use did the work (its sessions, all revoked, are gone), and its list is
+        // the one handed out.
+        assert!(shared.is_empty());
         assert_eq!(shared.revocations().is_empty(), !right);
     }
 }

@@ -227,7 +227,11 @@ pub(crate) async fn logout(
         None => false,
     };
     if let Some(jti) = claims.jti.as_deref() {
-        if let Err(e) = state.sessions.revoke_token(jti, until).await {
+        if let Err(e) = state
+            .sessions
+            .revoke_token(claims.sub.as_deref(), jti, until)
+            .await
+        {
             if !session_revoked {
                 return unavailable(&e);
             }

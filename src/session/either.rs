@@ -33,10 +33,14 @@ use crate::{Either, Revocations};
 /// # }
 /// ```
 impl<A: SessionStore, B: SessionStore> SessionStore for Either<A, B> {
-    fn create(&self, record: SessionRecord) -> impl Future<Output = Result<(), StoreError>> + Send {
+    fn create(
+        &self,
+        record: SessionRecord,
+        revoke_until: f64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
         match self {
-            Self::Left(a) => EitherFuture::left(a.create(record)),
-            Self::Right(b) => EitherFuture::right(b.create(record)),
+            Self::Left(a) => EitherFuture::left(a.create(record, revoke_until)),
+            Self::Right(b) => EitherFuture::right(b.create(record, revoke_until)),
         }
     }
 
@@ -69,10 +73,15 @@ impl<A: SessionStore, B: SessionStore> SessionStore for Either<A, B> {
         }
     }
 
-    fn revoke_token(&self, jti: &str, exp: f64) -> impl Future<Output = Result<(), StoreError>> + Send {
+    fn revoke_token(
+        &self,
+        sub: Option<&str>,
+        jti: &str,
+        exp: f64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
         match self {
-            Self::Left(a) => EitherFuture::left(a.revoke_token(jti, exp)),
-            Self::Right(b) => EitherFuture::right(b.revoke_token(jti, exp)),
+            Self::Left(a) => EitherFuture::left(a.revoke_token(sub, jti, exp)),
+            Self::Right(b) => EitherFuture::right(b.revoke_token(sub, jti, exp)),
         }
     }
 

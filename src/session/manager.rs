@@ -171,7 +171,8 @@ impl<S: SessionStore> Sessions<S> {
         &self.store
     }
 
-    /// Opens a session for `sub`, whose access tokens will carry `claims`.
+    /// Opens a session for `sub`, whose access tokens will carry `claims`. Past the store's
+    /// cap of sessions per subject, the subject's oldest session is revoked.
     ///
     /// # Errors
     /// [`StoreError`] when the store cannot answer.
@@ -184,7 +185,7 @@ impl<S: SessionStore> Sessions<S> {
             now,
             now + self.options.absolute.as_secs_f64(),
         );
-        self.store.create(record.clone()).await?;
+        self.store.create(record.clone(), self.access_horizon()).await?;
         Ok(Issued {
             refresh_token: self.key.token(&record.sid, record.generation),
             session: record,
@@ -227,18 +228,21 @@ impl<S: SessionStore> Sessions<S> {
     /// refused. `Ok(false)` when the store had no such session.
     ///
     /// # Errors
-    /// [`StoreError`] when the store cannot answer or the revocation list is full.
+    /// [`StoreError`] when the store cannot answer.
     pub async fn revoke(&self, sid: &str) -> Result<bool, StoreError> {
         self.store.revoke(sid, self.access_horizon()).await
     }
 
     /// Refuses one access token (by its `jti`) until its expiry `exp` plus a minute (verifiers
-    /// accept a token a little past `exp`: their leeway), as at logout.
+    /// accept a token a little past `exp`: their leeway), as at logout. The entry is attributed
+    /// to `sub`, the token's subject, so that one subject's logouts are bounded (past the
+    /// per-subject bound they become one cutoff for the subject; see
+    /// [`Revocations`](crate::Revocations)); `None` only for a token without `sub`.
     ///
     /// # Errors
-    /// [`StoreError`] when the store cannot answer or the revocation list is full.
-    pub async fn revoke_token(&self, jti: &str, exp: f64) -> Result<(), StoreError> {
-        self.store.revoke_token(jti, exp + LEEWAY).await
+    /// [`StoreError`] when the store cannot answer.
+    pub async fn revoke_token(&self, sub: Option<&str>, jti: &str, exp: f64) -> Result<(), StoreError> {
+        self.store.revoke_token(sub, jti, exp + LEEWAY).await
     }
 
     /// Ends every session of `sub` and refuses every token of it issued until now ("log out
@@ -246,7 +250,7 @@ impl<S: SessionStore> Sessions<S> {
     /// `iat` with sub-second precision). Returns how many sessions were revoked.
     ///
     /// # Errors
-    /// [`StoreError`] when the store cannot answer or the revocation list is full.
+    /// [`StoreError`] when the store cannot answer.
     pub async fn revoke_subject(&self, sub: &str) -> Result<usize, StoreError> {
         let now = now();
         self.store

@@ -6,7 +6,9 @@ use std::future::Future;
 use std::time::Duration;
 
 use super::{Rotation, SessionRecord};
-use crate::{RevocationError, Revocations};
+#[allow(deprecated)]
+use crate::RevocationError;
+use crate::Revocations;
 
 /// One rotation, as [`SessionStore::rotate`] receives it: the session and generation a refresh
 /// token names, and the settings of the [`Sessions`](super::Sessions) that asks.
@@ -55,6 +57,10 @@ pub enum StoreError {
     Unavailable(String),
     /// The revocation list holds as many entries as its cap allows; the revocation was not
     /// listed, or only in part (sessions it names are revoked all the same).
+    ///
+    /// The stores of this crate no longer answer it: their lists compact entries into cutoffs
+    /// rather than refuse one (see [`Revocations`](crate::Revocations)). Kept for stores
+    /// of others and for code that matches it.
     Full {
         /// The cap.
         cap: usize,
@@ -75,6 +81,7 @@ impl fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
+#[allow(deprecated)]
 impl From<RevocationError> for StoreError {
     fn from(e: RevocationError) -> Self {
         match e {
@@ -90,8 +97,15 @@ impl From<RevocationError> for StoreError {
 /// in-memory list the layer checks, up to date: at once for [`MemoryStore`](super::MemoryStore); for a shared store,
 /// at once on the writing instance and within a second on the others.
 pub trait SessionStore: Send + Sync {
-    /// Stores a new session.
-    fn create(&self, record: SessionRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Stores a new session. A store caps the sessions of one subject: when this one is past
+    /// the cap, the subject's oldest session is revoked (removed) and its access tokens are
+    /// refused until `revoke_until` (the time every access token minted until now has expired),
+    /// attributed to the subject.
+    fn create(
+        &self,
+        record: SessionRecord,
+        revoke_until: f64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Atomically: checks the session `request.sid`, compares `request.generation` with the
     /// current one, and either moves to the next generation (`now` is the rotation time),
@@ -101,8 +115,9 @@ pub trait SessionStore: Send + Sync {
     fn rotate(&self, request: RotateRequest<'_>)
         -> impl Future<Output = Result<Rotation, StoreError>> + Send;
 
-    /// Revokes one session (logout) and refuses its access tokens until `until`; `Ok(false)`
-    /// when there was no such session (its access tokens are refused all the same).
+    /// Revokes one session (logout) and refuses its access tokens until `until` (an entry
+    /// attributed to the session's subject); `Ok(false)` when there was no such session (its
+    /// access tokens are refused all the same, by an entry attributed to no one).
     fn revoke(&self, sid: &str, until: f64) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Revokes every session of `sub` and refuses its tokens issued at or before `cutoff`
@@ -115,8 +130,15 @@ pub trait SessionStore: Send + Sync {
         until: f64,
     ) -> impl Future<Output = Result<usize, StoreError>> + Send;
 
-    /// Refuses the access token `jti` until its expiry `exp`.
-    fn revoke_token(&self, jti: &str, exp: f64) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Refuses the access token `jti` until its expiry `exp`, attributed to its subject `sub`
+    /// (the token's `sub` claim) when given: past the per-subject bound, the subject's entries
+    /// are compacted into a cutoff ([`Revocations::revoke_token_of`]).
+    fn revoke_token(
+        &self,
+        sub: Option<&str>,
+        jti: &str,
+        exp: f64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// The in-memory revocation list this store keeps current: the layer checks it once wired
     /// with [`JwtAuthLayer::sessions`](crate::JwtAuthLayer::sessions) (or give it to
@@ -126,8 +148,12 @@ pub trait SessionStore: Send + Sync {
 
 /// A shared store is a store.
 impl<S: SessionStore> SessionStore for std::sync::Arc<S> {
-    fn create(&self, record: SessionRecord) -> impl Future<Output = Result<(), StoreError>> + Send {
-        S::create(self, record)
+    fn create(
+        &self,
+        record: SessionRecord,
+        revoke_until: f64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        S::create(self, record, revoke_until)
     }
 
     fn rotate(
@@ -150,8 +176,13 @@ impl<S: SessionStore> SessionStore for std::sync::Arc<S> {
         S::revoke_subject(self, sub, cutoff, until)
     }
 
-    fn revoke_token(&self, jti: &str, exp: f64) -> impl Future<Output = Result<(), StoreError>> + Send {
-        S::revoke_token(self, jti, exp)
+    fn revoke_token(
+        &self,
+        sub: Option<&str>,
+        jti: &str,
+        exp: f64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        S::revoke_token(self, sub, jti, exp)
     }
 
     fn revocations(&self) -> &Revocations {

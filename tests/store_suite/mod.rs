@@ -18,7 +18,8 @@ pub const SECRET: &[u8] = b"refresh-token-secret-of-at-least-32-bytes";
 /// How a store is made for one test.
 pub trait Harness {
     type Store: SessionStore + 'static;
-    /// A fresh, empty store whose revocation list holds at most `cap` entries.
+    /// A fresh, empty store whose revocation list holds at most `cap` entries (64 per subject)
+    /// and that keeps at most 100 sessions per subject (the defaults).
     fn store(cap: usize) -> impl Future<Output = Self::Store>;
     /// Drops expired sessions and revocations.
     fn purge(store: &Self::Store) -> impl Future<Output = ()>;
@@ -156,7 +157,7 @@ pub async fn absolute_and_idle_expiry<H: Harness>() {
     let t0 = now();
     let r = record("bob", 3, t0, 1000.0);
     let sid = r.sid.clone();
-    store.create(r).await.unwrap();
+    store.create(r, now() + 960.0).await.unwrap();
     match store
         .rotate(RotateRequest {
             sid: &sid,
@@ -193,7 +194,7 @@ pub async fn absolute_and_idle_expiry<H: Harness>() {
     // Absolute: used regularly, but past expires_at.
     let r = record("bob", 0, t0, 1000.0);
     let sid = r.sid.clone();
-    store.create(r).await.unwrap();
+    store.create(r, now() + 960.0).await.unwrap();
     let mut generation = 0;
     let mut t = t0;
     while t < t0 + 990.0 {
@@ -252,7 +253,9 @@ pub async fn logout_revokes_the_session_and_the_token<H: Harness>() {
     let b = s.issue("alice", claims()).await.unwrap();
     let sid = a.session.sid.as_str();
     let list = s.revocations().clone();
-    s.revoke_token("jti-a", now() + 900.0).await.unwrap();
+    s.revoke_token(Some("alice"), "jti-a", now() + 900.0)
+        .await
+        .unwrap();
     assert!(s.revoke(sid).await.unwrap());
     assert_eq!(
         s.refresh(a.refresh_token.as_str()).await.unwrap_err(),
@@ -330,8 +333,8 @@ async fn sleep_past(t: f64) {
 pub async fn purge_drops_expired_entries<H: Harness>() {
     let store = H::store(1000).await;
     let t = now();
-    store.revoke_token("short", t + SHORT).await.unwrap();
-    store.revoke_token("long", t + 900.0).await.unwrap();
+    store.revoke_token(None, "short", t + SHORT).await.unwrap();
+    store.revoke_token(None, "long", t + 900.0).await.unwrap();
     store.revoke(&"a".repeat(32), t + SHORT).await.unwrap();
     assert_eq!(store.revocations().len(), 3);
     sleep_past(t + SHORT).await;
@@ -342,79 +345,127 @@ pub async fn purge_drops_expired_entries<H: Harness>() {
     assert!(!list.is_revoked(Some("short"), None, None, None));
 }
 
-pub async fn the_cap_refuses_growth_and_says_so<H: Harness>() {
+pub async fn at_the_cap_the_list_compacts_and_never_refuses<H: Harness>() {
     let store = H::store(3).await;
     let t = now();
-    store.revoke_token("a", t + SHORT).await.unwrap();
-    store.revoke_token("b", t + 900.0).await.unwrap();
+    let issued = t - 1.0;
+    store.revoke_token(None, "a", t + SHORT).await.unwrap();
+    store.revoke_token(Some("bob"), "b", t + 900.0).await.unwrap();
     store.revoke_subject("carol", t, t + 900.0).await.unwrap();
     // An entry that has already ended is not listed (and takes no room).
-    store.revoke_token("over", t - 1.0).await.unwrap();
+    store.revoke_token(None, "over", t - 1.0).await.unwrap();
     assert!(!store.revocations().is_revoked(Some("over"), None, None, None));
-    assert_eq!(
-        store.revoke_token("c", t + 900.0).await,
-        Err(StoreError::Full { cap: 3 })
-    );
-    assert_eq!(
-        store.revoke(&"b".repeat(32), t + 900.0).await,
-        Err(StoreError::Full { cap: 3 })
-    );
-    assert!(StoreError::Full { cap: 3 }
-        .to_string()
-        .contains("full (3 entries)"));
-    assert!(!store.revocations().is_revoked(Some("c"), None, None, None));
-    // Updating an entry that is there already does not grow the list.
-    store.revoke_token("b", t + 901.0).await.unwrap();
-    // Once "a" expires and is purged, there is room again.
-    sleep_past(t + SHORT).await;
-    H::purge(&store).await;
-    store.revoke_token("c", t + 900.0).await.unwrap();
-    assert!(store.revocations().is_revoked(Some("c"), None, None, None));
-    // Full again: a full list still ends the sessions it names, which can no longer refresh.
+    // Past the cap, the subject with the most entries (bob) becomes one cutoff: his tokens
+    // issued so far are refused, the new one included.
+    store.revoke_token(Some("bob"), "b2", t + 900.0).await.unwrap();
+    let list = store.revocations();
+    assert!(list.len() <= 3, "{list:?}");
+    for (jti, sub) in [("a", "x"), ("b", "bob"), ("b2", "bob")] {
+        assert!(list.is_revoked(Some(jti), None, Some(sub), Some(issued)), "{jti}");
+    }
+    assert!(list.is_revoked(Some("any"), None, Some("carol"), Some(issued)));
+    assert!(!list.is_revoked(Some("any"), None, Some("dave"), Some(issued)));
+    // Nothing left to compact (no subject holds two entries): the list becomes one cutoff for
+    // everyone, which refuses every token issued so far, and still takes writes.
+    store.revoke_token(None, "c", t + 900.0).await.unwrap();
+    let list = store.revocations();
+    assert!(list.len() <= 3, "{list:?}");
+    for (jti, sub) in [("a", "x"), ("b", "bob"), ("c", "x"), ("any", "dave")] {
+        assert!(list.is_revoked(Some(jti), None, Some(sub), Some(issued)), "{jti}");
+    }
+    let after = now();
+    assert!(!list.is_revoked(Some("fresh"), None, Some("dave"), Some(after)));
+    // Logout at the cap ends the session and refuses its tokens.
     let (grace, idle) = (Duration::from_secs(10), Duration::from_secs(100));
-    let t = now();
     let r = record("dave", 0, t, 1000.0);
     let sid = r.sid.clone();
-    store.create(r).await.unwrap();
-    assert_eq!(
-        store.revoke(&sid, t + 900.0).await,
-        Err(StoreError::Full { cap: 3 })
-    );
-    assert_eq!(
+    store.create(r, now() + 960.0).await.unwrap();
+    store.revoke_token(Some("erin"), "e1", t + 900.0).await.unwrap();
+    store.revoke_token(Some("frank"), "f1", t + 900.0).await.unwrap();
+    // Its tokens were all minted before the logout (a revoked session mints no more).
+    let minted = now();
+    assert!(store.revoke(&sid, now() + 900.0).await.unwrap());
+    let list = store.revocations();
+    assert!(list.len() <= 3, "{list:?}");
+    assert!(list.is_revoked(Some("j"), Some(&sid), Some("dave"), Some(minted)));
+    assert!(matches!(
         store
             .rotate(RotateRequest {
                 sid: &sid,
                 generation: 0,
-                now: t + 1.0,
+                now: now(),
                 grace,
                 idle,
-                revoke_until: t + 900.0
+                revoke_until: now() + 900.0
             })
             .await
             .unwrap(),
-        Rotation::Revoked
-    );
-    let r = record("dave", 0, t, 1000.0);
-    let other = r.sid.clone();
-    store.create(r).await.unwrap();
-    assert_eq!(
-        store.revoke_subject("dave", t, t + 900.0).await,
-        Err(StoreError::Full { cap: 3 })
-    );
-    assert_eq!(
-        store
-            .rotate(RotateRequest {
-                sid: &other,
-                generation: 0,
-                now: t + 1.0,
-                grace,
-                idle,
-                revoke_until: t + 900.0
-            })
+        Rotation::Revoked | Rotation::Unknown
+    ));
+}
+
+/// Logout of a user whose list is full: the logged-out access token is refused afterwards.
+pub async fn logout_at_the_cap_refuses_the_token<H: Harness>() {
+    let s = Sessions::new(SECRET, H::store(50).await, SessionOptions::default()).unwrap();
+    let issued = now() - 1.0;
+    // Other users fill the list, one entry each.
+    for i in 0..60 {
+        s.revoke_token(Some(&format!("user-{i}")), &format!("other-{i}"), now() + 900.0)
             .await
-            .unwrap(),
-        Rotation::Revoked
-    );
+            .unwrap();
+    }
+    // One user logging in and out, many times: bounded by the per-subject compaction.
+    let mut last = None;
+    for i in 0..100 {
+        let session = s.issue("mallory", claims()).await.unwrap();
+        s.revoke(&session.session.sid).await.unwrap();
+        s.revoke_token(Some("mallory"), &format!("m-{i}"), now() + 900.0)
+            .await
+            .unwrap();
+        last = Some(session.session.sid);
+    }
+    let list = s.revocations();
+    assert!(list.len() <= 50, "{list:?}");
+    let sid = last.unwrap();
+    assert!(list.is_revoked(Some("m-99"), Some(&sid), Some("mallory"), Some(issued)));
+    assert!(list.is_revoked(Some("m-0"), None, Some("mallory"), Some(issued)));
+    assert!(list.is_revoked(Some("other-59"), None, Some("user-59"), Some(issued)));
+    // The users' next tokens work.
+    let fresh = now();
+    assert!(!list.is_revoked(Some("new"), Some("new-sid"), Some("mallory"), Some(fresh)));
+    assert!(!list.is_revoked(Some("new"), Some("new-sid"), Some("user-1"), Some(fresh)));
+}
+
+/// One subject opening 3,000 sessions: the store keeps at most its cap of sessions for it
+/// (the oldest are revoked), the revocation list stays within the per-subject bound, and the
+/// latest session works while the oldest does not.
+pub async fn one_subject_with_three_thousand_sessions_stays_bounded<H: Harness>() {
+    let s = Sessions::new(SECRET, H::store(100_000).await, SessionOptions::default()).unwrap();
+    let first = s.issue("alice", claims()).await.unwrap();
+    let mut latest = None;
+    for _ in 1..3000 {
+        latest = Some(s.issue("alice", claims()).await.unwrap());
+    }
+    let latest = latest.unwrap();
+    let list = s.revocations();
+    assert!(list.len() <= 64 + 1, "{list:?}");
+    assert!(matches!(
+        s.refresh(first.refresh_token.as_str()).await.unwrap_err(),
+        RefreshError::Revoked | RefreshError::Unknown
+    ));
+    assert!(list.is_revoked(
+        Some("j"),
+        Some(&first.session.sid),
+        Some("alice"),
+        Some(now() - 1.0)
+    ));
+    let rotated = s.refresh(latest.refresh_token.as_str()).await.unwrap();
+    assert_eq!(rotated.session.generation, 1);
+    // A token minted now from the latest session passes.
+    assert!(!list.is_revoked(Some("j"), Some(&latest.session.sid), Some("alice"), Some(now())));
+    // "Log out everywhere" walks at most the cap of sessions.
+    assert!(s.revoke_subject("alice").await.unwrap() <= 100);
+    assert!(s.revocations().len() <= 64 + 2);
 }
 
 pub async fn times_that_are_not_finite_are_refused<H: Harness>() {
@@ -423,10 +474,10 @@ pub async fn times_that_are_not_finite_are_refused<H: Harness>() {
     let (grace, idle) = (Duration::from_secs(10), Duration::from_secs(100));
     let r = record("erin", 0, t, 1000.0);
     let sid = r.sid.clone();
-    store.create(r).await.unwrap();
+    store.create(r, now() + 960.0).await.unwrap();
     for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
         assert!(matches!(
-            store.revoke_token("nan", bad).await,
+            store.revoke_token(None, "nan", bad).await,
             Err(StoreError::Invalid(_))
         ));
         assert!(matches!(
@@ -451,7 +502,7 @@ pub async fn times_that_are_not_finite_are_refused<H: Harness>() {
             Err(StoreError::Invalid(_))
         ));
         assert!(matches!(
-            store.create(record("erin", 0, bad, 1000.0)).await,
+            store.create(record("erin", 0, bad, 1000.0), t + 960.0).await,
             Err(StoreError::Invalid(_))
         ));
     }
@@ -488,7 +539,9 @@ macro_rules! store_suite {
             logout_revokes_the_session_and_the_token,
             subject_cutoff_splits_the_second,
             purge_drops_expired_entries,
-            the_cap_refuses_growth_and_says_so,
+            at_the_cap_the_list_compacts_and_never_refuses,
+            logout_at_the_cap_refuses_the_token,
+            one_subject_with_three_thousand_sessions_stays_bounded,
             times_that_are_not_finite_are_refused,
         );
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

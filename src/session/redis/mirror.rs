@@ -317,7 +317,10 @@ mod tests {
         assert_eq!(follower.seq, 6);
         assert_eq!(
             entries,
-            [Entry::Token("a".into(), 10.0), Entry::Session("b".into(), 10.0)]
+            [
+                Entry::Token("a".into(), 10.0, None),
+                Entry::Session("b".into(), 10.0, None)
+            ]
         );
     }
 
@@ -328,7 +331,7 @@ mod tests {
         assert!(gap);
         assert_eq!(follower.seq, 4);
         // Applied all the same: merging is harmless.
-        assert_eq!(entries, [Entry::Token("a".into(), 10.0)]);
+        assert_eq!(entries, [Entry::Token("a".into(), 10.0, None)]);
         let (entries, gap) = follower.advance(&payloads(&["5 10 0 x:a"]));
         assert!(gap);
         assert!(entries.is_empty());
@@ -340,6 +343,6 @@ mod tests {
         let (entries, gap) = follower.advance(&payloads(&["3 10 0 t:a"]));
         assert!(!gap);
         assert_eq!(follower.seq, 4);
-        assert_eq!(entries, [Entry::Token("a".into(), 10.0)]);
+        assert_eq!(entries, [Entry::Token("a".into(), 10.0, None)]);
     }
 }

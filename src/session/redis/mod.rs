@@ -20,6 +20,16 @@
 //!   fetched by a full load (so a dropped message arrives within two intervals), and a full load
 //!   at least every minute.
 //!
+//! Every script does bounded work: a subject keeps at most
+//! [`RedisOptions::sessions_per_subject`] sessions (the oldest are removed and their access
+//! tokens listed), so "log out everywhere" walks at most that many; a write purges at most 100
+//! ended entries; and the list is bounded as [`Revocations`] describes, in Lua: past
+//! [`RedisOptions::revocations_per_subject`] a subject's entries become its `u:<sub>` cutoff,
+//! and at the cap the largest subject is compacted, or the list becomes one cutoff for everyone
+//! (published, so every mirror refuses the same tokens; entries a mirror holds that Redis
+//! compacted away stay there until they end, refusing nothing more). Every entry is published
+//! with its subject, so each mirror applies the same bounds to its own copy.
+//!
 //! Entries a program writes directly on the mirrored list ([`Revocations::revoke_subject`],
 //! [`Revocations::revoke_all`]) stay local to this instance and are not purged by the mirror.
 //!
@@ -48,6 +58,7 @@
 //! [`StoreError::Unavailable`]: crate::session::StoreError::Unavailable
 //! [`Revocations::revoke_subject`]: crate::Revocations::revoke_subject
 //! [`Revocations::revoke_all`]: crate::Revocations::revoke_all
+//! [`Revocations`]: crate::Revocations
 
 mod keys;
 mod mirror;

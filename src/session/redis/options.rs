@@ -7,6 +7,8 @@ use std::time::Duration;
 pub struct RedisOptions {
     pub(super) prefix: String,
     pub(super) cap: usize,
+    pub(super) per_subject: usize,
+    pub(super) sessions_per_subject: usize,
     pub(super) timeout: Duration,
     pub(super) reconcile: Duration,
     pub(super) max_staleness: Option<Duration>,
@@ -17,6 +19,8 @@ impl Default for RedisOptions {
         Self {
             prefix: "tower-jwt-auth:".to_owned(),
             cap: 100_000,
+            per_subject: 64,
+            sessions_per_subject: 100,
             timeout: Duration::from_secs(2),
             reconcile: Duration::from_secs(1),
             max_staleness: None,
@@ -33,11 +37,31 @@ impl RedisOptions {
         self
     }
 
-    /// The most revocations held (default 100,000); a revocation past it is refused with
-    /// [`StoreError::Full`](crate::session::StoreError::Full).
+    /// The most revocations held (default 100,000, at least 1). A revocation past it is never
+    /// refused: the subject with the most entries is compacted into one cutoff, or when that
+    /// frees nothing, the list becomes one cutoff for everyone (see
+    /// [`Revocations`](crate::Revocations)).
     #[must_use]
     pub fn cap(mut self, cap: usize) -> Self {
-        self.cap = cap;
+        self.cap = cap.max(1);
+        self
+    }
+
+    /// The most revocations attributed to one subject (default 64, at least 1): past it, the
+    /// subject's entries are compacted into one subject cutoff at the current time, in Redis and
+    /// in every mirror ([`Revocations::per_subject`](crate::Revocations::per_subject)).
+    #[must_use]
+    pub fn revocations_per_subject(mut self, bound: usize) -> Self {
+        self.per_subject = bound.max(1);
+        self
+    }
+
+    /// The most sessions one subject may hold (default 100, at least 1): a new session past it
+    /// removes the subject's oldest (its access tokens are refused). It bounds "log out
+    /// everywhere", which walks the subject's sessions in one script.
+    #[must_use]
+    pub fn sessions_per_subject(mut self, cap: usize) -> Self {
+        self.sessions_per_subject = cap.max(1);
         self
     }
 

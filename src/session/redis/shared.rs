@@ -35,7 +35,7 @@ impl Shared {
             conn,
             keys: Keys::new(&options.prefix),
             scripts: Scripts::new(),
-            revocations: Revocations::new(options.cap),
+            revocations: Revocations::new(options.cap).per_subject(options.per_subject),
             options,
             synced_ms: AtomicU64::new(0),
             seq: AtomicU64::new(0),
@@ -91,16 +91,6 @@ impl Shared {
             }
         };
         self.run(attempt).await
-    }
-
-    pub(super) fn refuse_if_full(&self, code: i64) -> Result<i64, StoreError> {
-        if code < 0 {
-            Err(StoreError::Full {
-                cap: self.options.cap,
-            })
-        } else {
-            Ok(code)
-        }
     }
 }
 

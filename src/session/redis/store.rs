@@ -105,9 +105,14 @@ impl RedisStore {
 }
 
 impl SessionStore for RedisStore {
-    async fn create(&self, record: SessionRecord) -> Result<(), StoreError> {
+    async fn create(&self, record: SessionRecord, revoke_until: f64) -> Result<(), StoreError> {
         let shared = &self.shared;
-        finite(&[record.rotated_at, record.last_used, record.expires_at])?;
+        finite(&[
+            record.rotated_at,
+            record.last_used,
+            record.expires_at,
+            revoke_until,
+        ])?;
         let claims = Value::Object(record.claims.clone()).to_string();
         let now = now();
         let end_ms = (record.expires_at * 1000.0).ceil().max(0.0) as u64;
@@ -116,6 +121,9 @@ impl SessionStore for RedisStore {
         invocation
             .key(shared.keys.session(&record.sid))
             .key(shared.keys.subject(&record.sub))
+            .key(&shared.keys.rev)
+            .key(&shared.keys.rev_exp)
+            .key(&shared.keys.rev_seq)
             .arg(&record.sub)
             .arg(claims)
             .arg(record.generation)
@@ -126,8 +134,21 @@ impl SessionStore for RedisStore {
             .arg(&record.sid)
             .arg(left_ms)
             .arg(if record.revoked { "1" } else { "0" })
-            .arg((now * 1000.0) as u64);
-        let _: i64 = shared.eval(&invocation).await?;
+            .arg((now * 1000.0) as u64)
+            .arg(revoke_until.to_string())
+            .arg(&shared.keys.channel)
+            .arg(shared.options.cap)
+            .arg(shared.options.per_subject)
+            .arg(now.to_string())
+            .arg(shared.options.sessions_per_subject)
+            .arg(&shared.keys.session_prefix);
+        let removed: Vec<String> = shared.eval(&invocation).await?;
+        // The sessions removed past the cap: enforced here at once; the mirror confirms.
+        let sub = &record.sub;
+        let entries = removed
+            .iter()
+            .map(|sid| Entry::Session(sid.as_str().into(), revoke_until, Some(sub.as_str().into())));
+        shared.revocations.mirror(entries, now);
         Ok(())
     }
 
@@ -159,21 +180,22 @@ impl SessionStore for RedisStore {
             .arg(&shared.keys.channel)
             .arg(shared.options.cap)
             .arg(format!("s:{sid}"))
-            .arg(next);
+            .arg(next)
+            .arg(shared.options.per_subject);
         let answer: Vec<String> = shared.eval(&invocation).await?;
         let (outcome, fields) = answer.split_first().ok_or_else(|| corrupt("rotation answer"))?;
         Ok(match outcome.as_str() {
             "rotated" => Rotation::Rotated(record(sid, fields)?),
             "converged" => Rotation::Converged(record(sid, fields)?),
             "reused" => {
-                if fields.first().is_some_and(|f| f == "full") {
-                    tracing::warn!(target: "tower_jwt_auth::session", cap = shared.options.cap, "refresh-token reuse: session revoked, but the revocation list is full; its access tokens live out their lifetime");
-                } else {
-                    // Enforce here at once; the mirror confirms within a second.
-                    shared
-                        .revocations
-                        .mirror([Entry::Session(sid.into(), revoke_until)], now);
-                }
+                // Enforced here at once; the mirror confirms within a second.
+                let sub = fields
+                    .first()
+                    .filter(|s| !s.is_empty())
+                    .map(|s| s.as_str().into());
+                shared
+                    .revocations
+                    .mirror([Entry::Session(sid.into(), revoke_until, sub)], now);
                 Rotation::ReuseDetected
             }
             "expired" => Rotation::Expired,
@@ -196,13 +218,14 @@ impl SessionStore for RedisStore {
             .arg(&shared.keys.channel)
             .arg(shared.options.cap)
             .arg(format!("s:{sid}"))
-            .arg(now().to_string());
-        let code: i64 = shared.eval(&invocation).await?;
-        let found = shared.refuse_if_full(code)? == 1;
+            .arg(now().to_string())
+            .arg(shared.options.per_subject);
+        let (found, sub): (i64, String) = shared.eval(&invocation).await?;
+        let sub = (!sub.is_empty()).then(|| sub.into_boxed_str());
         shared
             .revocations
-            .mirror([Entry::Session(sid.into(), until)], now());
-        Ok(found)
+            .mirror([Entry::Session(sid.into(), until, sub)], now());
+        Ok(found == 1)
     }
 
     async fn revoke_subject(&self, sub: &str, cutoff: f64, until: f64) -> Result<usize, StoreError> {
@@ -222,26 +245,24 @@ impl SessionStore for RedisStore {
             .arg(format!("u:{sub}"))
             .arg(now.to_string())
             .arg(&shared.keys.session_prefix)
-            .arg((now * 1000.0) as u64);
+            .arg((now * 1000.0) as u64)
+            .arg(shared.options.per_subject)
+            .arg(sub);
         let answer: Vec<String> = shared.eval(&invocation).await?;
-        let sids = match answer.split_first().map(|(a, rest)| (a.as_str(), rest)) {
-            Some(("ok", sids)) => sids,
-            Some(("full", _)) => {
-                return Err(StoreError::Full {
-                    cap: shared.options.cap,
-                })
-            }
-            _ => return Err(corrupt("revocation answer")),
+        let Some(("ok", sids)) = answer.split_first().map(|(a, rest)| (a.as_str(), rest)) else {
+            return Err(corrupt("revocation answer"));
         };
         // Enforced here at once; the mirror confirms within a second.
-        let sessions = sids.iter().map(|sid| Entry::Session(sid.as_str().into(), until));
+        let sessions = sids
+            .iter()
+            .map(|sid| Entry::Session(sid.as_str().into(), until, Some(sub.into())));
         shared
             .revocations
             .mirror(sessions.chain([Entry::Subject(sub.into(), cutoff, until)]), now);
         Ok(sids.len())
     }
 
-    async fn revoke_token(&self, jti: &str, exp: f64) -> Result<(), StoreError> {
+    async fn revoke_token(&self, sub: Option<&str>, jti: &str, exp: f64) -> Result<(), StoreError> {
         let shared = &self.shared;
         finite(&[exp])?;
         let mut invocation = shared.scripts.revoke_token.prepare_invoke();
@@ -253,10 +274,13 @@ impl SessionStore for RedisStore {
             .arg(&shared.keys.channel)
             .arg(shared.options.cap)
             .arg(format!("t:{jti}"))
-            .arg(now().to_string());
-        let code: i64 = shared.eval(&invocation).await?;
-        shared.refuse_if_full(code)?;
-        shared.revocations.mirror([Entry::Token(jti.into(), exp)], now());
+            .arg(now().to_string())
+            .arg(shared.options.per_subject)
+            .arg(sub.unwrap_or_default());
+        let _: i64 = shared.eval(&invocation).await?;
+        shared
+            .revocations
+            .mirror([Entry::Token(jti.into(), exp, sub.map(Box::from))], now());
         Ok(())
     }
 
