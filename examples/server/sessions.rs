@@ -216,26 +216,22 @@ pub(crate) async fn logout(
     let until = claims
         .exp
         .map_or(now_precise() + ACCESS_TOKEN_TTL as f64, |e| e.as_secs() as f64);
-    // The session first: it covers the token (which carries its `sid`), and if it fails
-    // (503) the client can retry with the same token. Once it is revoked, listing the `jti`
-    // as well is belt and braces: its failure does not undo the logout.
-    let session_revoked = match claims.sid.as_deref() {
-        Some(sid) => match state.sessions.revoke(sid).await {
-            Ok(_) => true,
-            Err(e) => return unavailable(&e),
-        },
-        None => false,
-    };
-    if let Some(jti) = claims.jti.as_deref() {
-        if let Err(e) = state
-            .sessions
-            .revoke_token(claims.sub.as_deref(), jti, until)
-            .await
-        {
-            if !session_revoked {
-                return unavailable(&e);
-            }
+    // The session covers the token (which carries its `sid`) for as long as the token lives;
+    // a token without a session is listed by its `jti`. One entry either way: the list bounds
+    // each subject's entries, so it is not spent twice. If the store fails (503), the client
+    // can retry with the same token.
+    let revoked = match (claims.sid.as_deref(), claims.jti.as_deref()) {
+        (Some(sid), _) => state.sessions.revoke(sid).await.map(|_| ()),
+        (None, Some(jti)) => {
+            state
+                .sessions
+                .revoke_token(claims.sub.as_deref(), jti, until)
+                .await
         }
+        (None, None) => Ok(()),
+    };
+    if let Err(e) = revoked {
+        return unavailable(&e);
     }
     let mut response = StatusCode::NO_CONTENT.into_response();
     response.headers_mut().insert(SET_COOKIE, cookie("", 0));
