@@ -10,20 +10,15 @@
 
 mod support;
 
-#[path = "../examples/server/serve.rs"]
-#[allow(dead_code, unreachable_pub)]
-mod serve;
-
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
-use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
-use support::example_server as server;
+use support::example_server::{self as server, serve::ServeOptions};
 use support::loopback::{request, resident_mib, threads};
 
 fn address(group: u8, n: u32) -> IpAddr {
@@ -46,26 +41,13 @@ async fn login(to: SocketAddr, from: IpAddr, user: &str, password: &str) -> u16 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_floods_keep_memory_and_threads_bounded() {
-    let app = server::app(server::Config {
-        secret: "the-32-byte-secret-of-the-login-flood".to_owned(),
-        issuer: None,
-        audience: None,
-        signing_key_pem: None,
-        remote: None,
-    })
-    .unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let to = listener.local_addr().unwrap();
+    let app = server::app(server::config("the-32-byte-secret-of-the-login-flood")).unwrap();
     let shutdown = Arc::new(Notify::new());
-    let served = tokio::spawn({
+    let (to, served) = server::start(app, ServeOptions::default(), {
         let shutdown = Arc::clone(&shutdown);
-        async move {
-            serve::serve(listener, app, serve::ServeOptions::default(), async move {
-                shutdown.notified().await;
-            })
-            .await;
-        }
-    });
+        async move { shutdown.notified().await }
+    })
+    .await;
     assert_eq!(login(to, address(2, 1), "alice", "alice-password").await, 200);
     let (base_mib, base_threads) = (resident_mib(), threads());
 

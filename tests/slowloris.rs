@@ -11,10 +11,6 @@
 
 mod support;
 
-#[path = "../examples/server/serve.rs"]
-#[allow(dead_code, unreachable_pub)]
-mod serve;
-
 use std::io::{BufRead as _, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -29,6 +25,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{oneshot, Notify};
 
 use serve::ServeOptions;
+use server::{serve, start};
 use support::example_server as server;
 
 /// The header-read timeout of these tests.
@@ -47,26 +44,7 @@ fn options() -> ServeOptions {
 }
 
 fn example_app() -> Router {
-    server::app(server::Config {
-        secret: "the-32-byte-secret-of-the-slowloris-tests".to_owned(),
-        issuer: None,
-        audience: None,
-        signing_key_pem: None,
-        remote: None,
-    })
-    .unwrap()
-}
-
-/// Serves `router` on a fresh loopback port until `shutdown` completes.
-async fn start(
-    router: Router,
-    options: ServeOptions,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> (SocketAddr, tokio::task::JoinHandle<()>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let task = tokio::spawn(serve::serve(listener, router, options, shutdown));
-    (addr, task)
+    server::app(server::config("the-32-byte-secret-of-the-slowloris-tests")).unwrap()
 }
 
 /// Reads one response (head and `content-length` body) from `stream`.

@@ -12,21 +12,16 @@
 
 mod support;
 
-#[path = "../examples/server/serve.rs"]
-#[allow(dead_code, unreachable_pub)]
-mod serve;
-
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tower_jwt_auth::SigningKey;
 
-use support::example_server as server;
+use support::example_server::{self as server, serve::ServeOptions};
 use support::loopback::{request, resident_mib};
 
 const SECRET: &str = "the-32-byte-secret-of-the-soak-test-run";
@@ -105,16 +100,7 @@ async fn client(to: SocketAddr, n: u8, stop: Arc<AtomicBool>, tally: Arc<Mutex<T
                 .is_some_and(|c| c.starts_with("Bearer ")));
             seen.refused += 1;
         }
-        let wrong = request(
-            to,
-            from,
-            "POST",
-            "/login",
-            None,
-            Some(&json!({ "username": format!("nobody-{n}-{round}"), "password": "guess" })),
-        )
-        .await;
-        assert!(matches!(wrong.status, 401 | 429 | 503), "{}", wrong.status);
+        failed_login(to, from, &format!("nobody-{n}-{round}")).await;
         let admin = request(to, from, "GET", "/admin", Some(&access), None).await;
         assert_eq!(admin.status, if user == "admin" { 200 } else { 403 });
 
@@ -179,6 +165,20 @@ async fn client(to: SocketAddr, n: u8, stop: Arc<AtomicBool>, tally: Arc<Mutex<T
     }
 }
 
+/// A wrong password for an unknown user: refused, or turned away by a limit.
+async fn failed_login(to: SocketAddr, from: IpAddr, user: &str) {
+    let wrong = request(
+        to,
+        from,
+        "POST",
+        "/login",
+        None,
+        Some(&json!({ "username": user, "password": "guess" })),
+    )
+    .await;
+    assert!(matches!(wrong.status, 401 | 429 | 503), "{}", wrong.status);
+}
+
 /// A client with no session: a valid token minted with the secret (no `sid`), and the refusals.
 async fn bystander(to: SocketAddr, n: u8, stop: Arc<AtomicBool>, tally: Arc<Mutex<Tally>>) {
     let from = IpAddr::V4(Ipv4Addr::new(127, 0, 2, n));
@@ -211,16 +211,7 @@ async fn bystander(to: SocketAddr, n: u8, stop: Arc<AtomicBool>, tally: Arc<Mute
             let answer = request(to, from, "GET", "/me", Some(token), None).await;
             assert_eq!(answer.status, 401, "{what}: {}", answer.body);
         }
-        let wrong = request(
-            to,
-            from,
-            "POST",
-            "/login",
-            None,
-            Some(&json!({ "username": format!("nobody-{n}-{round}"), "password": "guess" })),
-        )
-        .await;
-        assert!(matches!(wrong.status, 401 | 429 | 503), "{}", wrong.status);
+        failed_login(to, from, &format!("nobody-{n}-{round}")).await;
         let health = request(to, from, "GET", "/health", None, None).await;
         assert_eq!(health.status, 200);
         tally_add(
@@ -255,26 +246,13 @@ async fn mixed_traffic_for_minutes_keeps_every_answer_right_and_memory_flat() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(20)
         .max(8);
-    let app = server::app(server::Config {
-        secret: SECRET.to_owned(),
-        issuer: None,
-        audience: None,
-        signing_key_pem: None,
-        remote: None,
-    })
-    .unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let to = listener.local_addr().unwrap();
+    let app = server::app(server::config(SECRET)).unwrap();
     let shutdown = Arc::new(Notify::new());
-    let server = tokio::spawn({
+    let (to, server) = server::start(app, ServeOptions::default(), {
         let shutdown = Arc::clone(&shutdown);
-        async move {
-            serve::serve(listener, app, serve::ServeOptions::default(), async move {
-                shutdown.notified().await;
-            })
-            .await;
-        }
-    });
+        async move { shutdown.notified().await }
+    })
+    .await;
 
     let stop = Arc::new(AtomicBool::new(false));
     let tally = Arc::new(Mutex::new(Tally::default()));

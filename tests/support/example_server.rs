@@ -24,6 +24,9 @@ mod limits;
 mod login;
 #[path = "../../examples/server/passwords.rs"]
 mod passwords;
+/// The example's serve loop (`examples/server/serve.rs`), for the tests that serve over TCP.
+#[path = "../../examples/server/serve.rs"]
+pub(crate) mod serve;
 #[cfg(feature = "sessions")]
 #[path = "../../examples/server/sessions.rs"]
 mod sessions;
@@ -36,3 +39,29 @@ pub(crate) use self::{app::app, config::Config};
 #[cfg(feature = "redis")]
 #[allow(unused_imports)]
 pub(crate) use app::app_with_redis;
+
+/// The example's settings with `secret` and nothing else configured.
+pub(crate) fn config(secret: &str) -> Config {
+    Config {
+        secret: secret.to_owned(),
+        issuer: None,
+        audience: None,
+        signing_key_pem: None,
+        remote: None,
+    }
+}
+
+/// Serves `router` with the example's serve loop on a fresh loopback port until `shutdown`
+/// completes.
+pub(crate) async fn start(
+    router: axum::Router,
+    options: serve::ServeOptions,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    (
+        addr,
+        tokio::spawn(serve::serve(listener, router, options, shutdown)),
+    )
+}
