@@ -15,12 +15,13 @@
 //!
 //! See [`Revocations`] for how the list stays bounded without ever failing open.
 
-use std::cmp::{Ordering as Order, Reverse};
+use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap, HashMap, HashSet};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+use crate::time::Due;
 use crate::{AuthErrorKind, SystemClock, TokenCheck, TokenIds};
 
 /// Why the list refused to record a revocation; no method returns it any more.
@@ -74,31 +75,7 @@ struct Listed {
 
 /// An entry's end, in the queue of ends (checked against the entry when it comes up: an entry
 /// whose end moved, or that went, leaves a stale item behind).
-#[derive(Debug)]
-struct End(f64, Kind, Arc<str>);
-
-impl PartialEq for End {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Order::Equal
-    }
-}
-
-impl Eq for End {}
-
-impl PartialOrd for End {
-    fn partial_cmp(&self, other: &Self) -> Option<Order> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for End {
-    fn cmp(&self, other: &Self) -> Order {
-        self.0
-            .total_cmp(&other.0)
-            .then(self.1.cmp(&other.1))
-            .then_with(|| self.2.cmp(&other.2))
-    }
-}
+type End = Due<(Kind, Arc<str>)>;
 
 /// The list and its bookkeeping, under one lock.
 #[derive(Debug, Default)]
@@ -152,7 +129,7 @@ impl Lists {
 
     fn push_end(&mut self, until: f64, kind: Kind, id: &Arc<str>) {
         if until.is_finite() {
-            self.ends.push(Reverse(End(until, kind, Arc::clone(id))));
+            self.ends.push(Reverse(Due(until, (kind, Arc::clone(id)))));
         }
     }
 
@@ -298,10 +275,10 @@ impl Lists {
     fn purge_ended(&mut self, now: f64, limit: usize) {
         for _ in 0..limit {
             match self.ends.peek() {
-                Some(Reverse(End(until, _, _))) if *until <= now => {}
+                Some(Reverse(Due(until, _))) if *until <= now => {}
                 _ => break,
             }
-            let Some(Reverse(End(_, kind, id))) = self.ends.pop() else {
+            let Some(Reverse(Due(_, (kind, id)))) = self.ends.pop() else {
                 break;
             };
             match kind {
@@ -344,7 +321,7 @@ impl Lists {
             .chain(sessions)
             .chain(subjects)
             .filter(|(until, _, _)| until.is_finite())
-            .map(|(until, kind, id)| Reverse(End(until, kind, Arc::clone(id))))
+            .map(|(until, kind, id)| Reverse(Due(until, (kind, Arc::clone(id)))))
             .collect();
     }
 

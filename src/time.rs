@@ -1,5 +1,5 @@
-//! The one clock of the crate: [`Clock`], [`SystemClock`], and the crate's reading of the
-//! system time.
+//! The one clock of the crate: [`Clock`], [`SystemClock`], the crate's reading of the
+//! system time, and [`Due`], a time-ordered item for queues of deadlines.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -52,4 +52,31 @@ pub(crate) fn system_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
+}
+
+/// Something due at a time (seconds since the epoch): ordered by the time (a total order, so a
+/// queue of deadlines never panics on a NaN), then by the item. In a
+/// `BinaryHeap<Reverse<Due<T>>>` the earliest comes first.
+#[derive(Debug)]
+#[cfg_attr(not(feature = "sessions"), allow(dead_code))]
+pub(crate) struct Due<T>(pub(crate) f64, pub(crate) T);
+
+impl<T: Ord> PartialEq for Due<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == std::cmp::Ordering::Equal
+    }
+}
+
+impl<T: Ord> Eq for Due<T> {}
+
+impl<T: Ord> PartialOrd for Due<T> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl<T: Ord> Ord for Due<T> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&other.0).then_with(|| self.1.cmp(&other.1))
+    }
 }

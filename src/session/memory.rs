@@ -1,11 +1,12 @@
 //! The in-memory [`SessionStore`]: zero configuration, one process.
 
-use std::cmp::{Ordering as Order, Reverse};
+use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::future::{ready, Future};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use super::{finite, now, RotateRequest, Rotation, SessionRecord, SessionStore, StoreError};
+use crate::time::Due;
 use crate::Revocations;
 
 /// The revocation cap of [`MemoryStore::new`].
@@ -46,37 +47,14 @@ pub struct MemoryStore {
     per_subject: usize,
 }
 
-/// A session's absolute end, in the queue of ends.
-#[derive(Debug)]
-struct End(f64, String);
-
-impl PartialEq for End {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Order::Equal
-    }
-}
-
-impl Eq for End {}
-
-impl PartialOrd for End {
-    fn partial_cmp(&self, other: &Self) -> Option<Order> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for End {
-    fn cmp(&self, other: &Self) -> Order {
-        self.0.total_cmp(&other.0).then_with(|| self.1.cmp(&other.1))
-    }
-}
-
 #[derive(Debug, Default)]
 struct State {
     sessions: HashMap<String, SessionRecord>,
     /// Each subject's sessions, oldest first.
     by_subject: HashMap<String, VecDeque<String>>,
     /// Every session's absolute end, earliest first (items of sessions that went are skipped).
-    ends: BinaryHeap<Reverse<End>>,
+    /// Sessions by absolute end, earliest first.
+    ends: BinaryHeap<Reverse<Due<String>>>,
 }
 
 impl State {
@@ -97,10 +75,10 @@ impl State {
         let mut dropped = 0;
         for _ in 0..limit {
             match self.ends.peek() {
-                Some(Reverse(End(end, _))) if *end <= now => {}
+                Some(Reverse(Due(end, _))) if *end <= now => {}
                 _ => break,
             }
-            let Some(Reverse(End(_, sid))) = self.ends.pop() else {
+            let Some(Reverse(Due(_, sid))) = self.ends.pop() else {
                 break;
             };
             if self.sessions.get(&sid).is_some_and(|r| r.expires_at <= now) && self.remove(&sid).is_some() {
@@ -111,7 +89,7 @@ impl State {
             self.ends = self
                 .sessions
                 .values()
-                .map(|r| Reverse(End(r.expires_at, r.sid.clone())))
+                .map(|r| Reverse(Due(r.expires_at, r.sid.clone())))
                 .collect();
         }
         dropped
@@ -217,7 +195,7 @@ impl SessionStore for MemoryStore {
             return ready(Ok(()));
         }
         let (sid, sub) = (record.sid.clone(), record.sub.clone());
-        state.ends.push(Reverse(End(record.expires_at, sid.clone())));
+        state.ends.push(Reverse(Due(record.expires_at, sid.clone())));
         if let Some(old) = state.sessions.insert(sid.clone(), record) {
             // The same id again (a test, or a store fed by hand): one place in the index.
             if let Some(sids) = state.by_subject.get_mut(&old.sub) {
