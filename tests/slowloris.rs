@@ -96,18 +96,24 @@ async fn time_until_closed(stream: &mut TcpStream) -> Option<Duration> {
     Some(start.elapsed())
 }
 
+/// The server closes `stream` at the header-read timeout: not before it, and within the guard
+/// after it.
+async fn closed_at_the_timeout(stream: &mut TcpStream, what: &str) {
+    let closed = time_until_closed(stream).await;
+    let closed = closed.unwrap_or_else(|| panic!("{what} is still open"));
+    assert!(
+        closed >= TIMEOUT - Duration::from_millis(100),
+        "{what} closed after {closed:?}"
+    );
+}
+
 #[tokio::test]
 async fn a_half_sent_request_head_is_closed_after_the_header_read_timeout() {
     let (addr, _server) = start(example_app(), options(), std::future::pending()).await;
     let mut stream = TcpStream::connect(addr).await.unwrap();
     stream.write_all(HALF_SENT).await.unwrap();
 
-    let closed = time_until_closed(&mut stream).await;
-    let closed = closed.expect("the half-sent connection is still open");
-    assert!(
-        closed >= TIMEOUT - Duration::from_millis(100),
-        "closed after {closed:?}"
-    );
+    closed_at_the_timeout(&mut stream, "the half-sent connection").await;
 }
 
 #[tokio::test]
@@ -118,12 +124,7 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_timeout() {
     let response = read_response(&mut stream).await;
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
 
-    let closed = time_until_closed(&mut stream).await;
-    let closed = closed.expect("the idle connection is still open");
-    assert!(
-        closed >= TIMEOUT - Duration::from_millis(100),
-        "closed after {closed:?}"
-    );
+    closed_at_the_timeout(&mut stream, "the idle connection").await;
 }
 
 #[tokio::test]

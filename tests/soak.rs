@@ -22,7 +22,7 @@ use tokio::sync::Notify;
 use tower_jwt_auth::SigningKey;
 
 use support::example_server::{self as server, serve::ServeOptions};
-use support::loopback::{request, resident_mib};
+use support::loopback::{request, resident_mib, Answer};
 
 const SECRET: &str = "the-32-byte-secret-of-the-soak-test-run";
 /// Clients with no session of their own, each from its own loopback address (beside one
@@ -105,15 +105,7 @@ async fn client(to: SocketAddr, n: u8, stop: Arc<AtomicBool>, tally: Arc<Mutex<T
         assert_eq!(admin.status, if user == "admin" { 200 } else { 403 });
 
         // Refresh: a new pair; the old access token still works until it expires.
-        let renewed = request(
-            to,
-            from,
-            "POST",
-            "/session/refresh",
-            None,
-            Some(&json!({ "refresh_token": refresh })),
-        )
-        .await;
+        let renewed = refreshed(to, from, &refresh).await;
         assert_eq!(renewed.status, 200, "refresh: {}", renewed.body);
         seen.refreshes += 1;
         let access2 = renewed.body["access_token"].as_str().unwrap().to_owned();
@@ -121,25 +113,9 @@ async fn client(to: SocketAddr, n: u8, stop: Arc<AtomicBool>, tally: Arc<Mutex<T
             // A second rotation, then the first refresh token again: older than the grace
             // window's one predecessor, so a reuse; the session ends, its tokens are refused.
             let refresh2 = renewed.body["refresh_token"].as_str().unwrap();
-            let again = request(
-                to,
-                from,
-                "POST",
-                "/session/refresh",
-                None,
-                Some(&json!({ "refresh_token": refresh2 })),
-            )
-            .await;
+            let again = refreshed(to, from, refresh2).await;
             assert_eq!(again.status, 200, "refresh: {}", again.body);
-            let reused = request(
-                to,
-                from,
-                "POST",
-                "/session/refresh",
-                None,
-                Some(&json!({ "refresh_token": refresh })),
-            )
-            .await;
+            let reused = refreshed(to, from, &refresh).await;
             assert_eq!(reused.status, 401, "reuse: {}", reused.body);
             assert_eq!(reused.body["code"], "reused");
             seen.reuses += 1;
@@ -163,6 +139,19 @@ async fn client(to: SocketAddr, n: u8, stop: Arc<AtomicBool>, tally: Arc<Mutex<T
         seen.rounds += 1;
         tally_add(&tally, &seen);
     }
+}
+
+/// `POST /session/refresh` with `token` in the body.
+async fn refreshed(to: SocketAddr, from: IpAddr, token: &str) -> Answer {
+    request(
+        to,
+        from,
+        "POST",
+        "/session/refresh",
+        None,
+        Some(&json!({ "refresh_token": token })),
+    )
+    .await
 }
 
 /// A wrong password for an unknown user: refused, or turned away by a limit.
