@@ -5,10 +5,13 @@
 //!   past that, 429 with `Retry-After`. IPv6 addresses count by their /64, what one host
 //!   usually holds. The address is the TCP peer's: behind a proxy, key on the address the proxy
 //!   reports instead (and only if you trust it).
-//! - Per username: [`FAILURES_PER_MINUTE`] failed logins a minute (all at once if need be); past
-//!   that, attempts are answered 429 before any password check until the quota refills (one
-//!   more failure every six seconds). Unknown usernames are counted alike, so the answer does not
-//!   tell which accounts exist; successful logins never count.
+//! - Per username: [`FAILURES_PER_MINUTE`] failed logins a minute (all at once if need be); once
+//!   they are spent, attempts are answered 429 before any password check until the quota refills
+//!   (one more failure every six seconds). Unknown usernames are counted alike, so the answer does
+//!   not tell which accounts exist; successful logins never count. A username's checks run one at
+//!   a time ([`LoginLimits::turn`]), so parallel guesses cannot all pass before the first failure
+//!   is counted. The price of any per-username limit: anyone can spend a user's quota, and the user
+//!   then waits as long as the attacker keeps guessing (at most one guess every six seconds).
 //!
 //! Memory stays bounded: an address entry is one small record, a username entry exists only
 //! after a failed password check (so at most as many a minute as the password pool can check),
@@ -17,10 +20,11 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
 use std::num::NonZeroU32;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use governor::clock::{Clock, DefaultClock};
+use governor::middleware::StateInformationMiddleware;
 use governor::{DefaultKeyedRateLimiter, Quota};
 
 /// Sustained logins a second from one address.
@@ -35,9 +39,11 @@ pub(crate) const MAX_USERNAME: usize = 256;
 /// The login limits; shared by every request.
 pub(crate) struct LoginLimits {
     addresses: DefaultKeyedRateLimiter<IpAddr>,
-    failures: DefaultKeyedRateLimiter<Box<str>>,
-    /// Usernames over their failure quota, until when.
+    failures: DefaultKeyedRateLimiter<Box<str>, StateInformationMiddleware>,
+    /// Usernames whose failure quota is spent, until when.
     slowed: Mutex<HashMap<Box<str>, Instant>>,
+    /// Usernames being checked: one check at a time each.
+    checking: Mutex<HashMap<Box<str>, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl std::fmt::Debug for LoginLimits {
@@ -67,8 +73,10 @@ impl Default for LoginLimits {
             addresses: DefaultKeyedRateLimiter::keyed(
                 Quota::per_second(nonzero(PER_ADDRESS_PER_SECOND)).allow_burst(nonzero(PER_ADDRESS_BURST)),
             ),
-            failures: DefaultKeyedRateLimiter::keyed(Quota::per_minute(nonzero(FAILURES_PER_MINUTE))),
+            failures: DefaultKeyedRateLimiter::keyed(Quota::per_minute(nonzero(FAILURES_PER_MINUTE)))
+                .with_middleware::<StateInformationMiddleware>(),
             slowed: Mutex::default(),
+            checking: Mutex::default(),
         }
     }
 }
@@ -96,16 +104,38 @@ impl LoginLimits {
         }
     }
 
-    /// Counts a failed password check of `username`.
-    pub(crate) fn failed(&self, username: &str) {
-        let clock = DefaultClock::default();
-        if let Err(not_until) = self.failures.check_key(&Box::from(username)) {
-            let until = Instant::now() + not_until.wait_time_from(clock.now());
-            self.slowed
+    /// Waits for `username`'s turn: its checks run one at a time, so that each failure is
+    /// counted before the next check is let through ([`LoginLimits::may_try`] comes after).
+    pub(crate) async fn turn(&self, username: &str) -> Turn<'_> {
+        let lock = Arc::clone(
+            self.checking
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
-                .insert(username.into(), until);
+                .entry(username.into())
+                .or_default(),
+        );
+        let guard = Arc::clone(&lock).lock_owned().await;
+        Turn {
+            limits: self,
+            username: username.into(),
+            lock,
+            guard: Some(guard),
         }
+    }
+
+    /// Counts a failed password check of `username`; the one that spends its quota starts the
+    /// slowdown.
+    pub(crate) fn failed(&self, username: &str) {
+        let clock = DefaultClock::default();
+        let wait = match self.failures.check_key(&Box::from(username)) {
+            Ok(state) if state.remaining_burst_capacity() == 0 => state.quota().replenish_interval(),
+            Ok(_) => return,
+            Err(not_until) => not_until.wait_time_from(clock.now()),
+        };
+        self.slowed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(username.into(), Instant::now() + wait);
     }
 
     /// Drops what no longer limits anyone: addresses and usernames back at full quota, and
@@ -119,6 +149,34 @@ impl LoginLimits {
         let mut slowed = self.slowed.lock().unwrap_or_else(PoisonError::into_inner);
         slowed.retain(|_, until| *until > now);
         slowed.shrink_to_fit();
+        drop(slowed);
+        // A turn whose waiter hung up can leave an entry no one holds.
+        let mut checking = self.checking.lock().unwrap_or_else(PoisonError::into_inner);
+        checking.retain(|_, lock| Arc::strong_count(lock) > 1);
+        checking.shrink_to_fit();
+    }
+}
+
+/// A username's turn to be checked; the next waiter's when dropped.
+pub(crate) struct Turn<'a> {
+    limits: &'a LoginLimits,
+    username: Box<str>,
+    lock: Arc<tokio::sync::Mutex<()>>,
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        let mut checking = self
+            .limits
+            .checking
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        self.guard = None;
+        // No one else holds or awaits it (the map's and this one's references only): forget it.
+        if Arc::strong_count(&self.lock) == 2 {
+            checking.remove(&self.username);
+        }
     }
 }
 

@@ -68,6 +68,8 @@ pub(crate) async fn login(
             "expected JSON {\"username\", \"password\"} (a username up to 256 bytes, a password up to 1024)",
         ),
     };
+    // One check at a time per username, and only while its failure quota lasts.
+    let _turn = state.limits.turn(&request.username).await;
     if let Err(retry) = state.limits.may_try(&request.username) {
         return retry_later(
             StatusCode::TOO_MANY_REQUESTS,

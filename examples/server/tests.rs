@@ -575,15 +575,13 @@ async fn a_username_is_slowed_after_ten_failures_in_a_minute_and_only_that_one()
         let (status, _, _) = send(&app, attempt(n, "alice", "guess")).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "failure {n}");
     }
-    // The eleventh is checked too; from then on the username waits, even with its password.
-    let (status, _, _) = send(&app, attempt(10, "alice", "guess")).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // The quota is spent: from now on the username waits, even with its password.
     let (status, headers, json) = send(&app, attempt(11, "alice", "alice-password")).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{json}");
     let retry: u64 = headers[header::RETRY_AFTER].to_str().unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry), "{retry}");
     // An unknown username is counted alike (the answers do not tell which accounts exist)...
-    for n in 0..11 {
+    for n in 0..10 {
         let (status, _, _) = send(&app, attempt(n, "mallory", "guess")).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
     }
@@ -697,4 +695,51 @@ async fn a_body_sent_too_slowly_is_answered_408_after_the_request_timeout() {
     assert_eq!(response.status(), StatusCode::REQUEST_TIMEOUT);
     // Paused time: this is the timer's reading, not the wall clock's.
     assert_eq!(started.elapsed().as_secs(), super::app::REQUEST_TIMEOUT.as_secs());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_guesses_at_one_username_get_ten_checks_and_no_more() {
+    let app = app(config(None, None)).unwrap();
+    let mut guesses = tokio::task::JoinSet::new();
+    for n in 0..64u8 {
+        let app = app.clone();
+        // From as many addresses: only the username's quota applies.
+        guesses.spawn(async move {
+            send(
+                &app,
+                login_from(
+                    [10, 4, 0, n],
+                    &format!(r#"{{"username":"alice","password":"guess{n}"}}"#),
+                ),
+            )
+            .await
+            .0
+        });
+    }
+    let (mut checked, mut slowed) = (0, 0);
+    while let Some(status) = guesses.join_next().await {
+        match status.unwrap() {
+            StatusCode::UNAUTHORIZED => checked += 1,
+            StatusCode::TOO_MANY_REQUESTS => slowed += 1,
+            other => panic!("{other}"),
+        }
+    }
+    assert_eq!((checked, slowed), (10, 54));
+}
+
+#[tokio::test]
+async fn a_declared_body_over_the_limit_is_answered_413_before_it_is_read() {
+    let app = app(config(None, None)).unwrap();
+    // The declared length is refused: the (stalled) body is never polled.
+    let req = Request::post("/login")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::CONTENT_LENGTH, "100000")
+        .header(header::EXPECT, "100-continue")
+        .body(Body::new(Stalled))
+        .unwrap();
+    let response = tokio::time::timeout(std::time::Duration::from_secs(5), app.oneshot(req))
+        .await
+        .expect("answered at once")
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
 }
