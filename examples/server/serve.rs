@@ -9,7 +9,7 @@
 //!   arrive within it, or the connection is closed without an answer. hyper (1.6 and later)
 //!   restarts this timer when a keep-alive connection goes idle after a response, so it is
 //!   also the **idle timeout** between requests;
-//! - a **bounded header buffer** ([`MAX_BUF_SIZE`], 64 KiB): a longer head is answered with
+//! - a **bounded header buffer** ([`MAX_BUF_SIZE`], 32 KiB): a longer head is answered with
 //!   431 and the connection closed;
 //! - a slot among at most [`max_connections`] (the soft descriptor limit less
 //!   [`DESCRIPTOR_HEADROOM`], at most [`MAX_CONNECTIONS`]). Accept errors (`EMFILE` when other
@@ -81,13 +81,16 @@ use tower::ServiceExt as _;
 /// from the end of the previous response (so also how long a keep-alive connection may idle).
 pub(crate) const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// The most a connection buffers (hyper's `max_buf_size`; its default is ~400 KiB). A request
-/// head that does not fit is answered with 431.
-pub(crate) const MAX_BUF_SIZE: usize = 64 * 1024;
+/// head that does not fit is answered with 431. The heads this server expects are a few KiB
+/// (a token is at most 8 KiB, the crate's bound).
+pub(crate) const MAX_BUF_SIZE: usize = 32 * 1024;
 /// Descriptors kept back from the connections for everything else the process opens (the
 /// listener, Redis, JWKS fetches, files, the runtime's own).
 pub(crate) const DESCRIPTOR_HEADROOM: u64 = 64;
-/// The cap whatever the descriptor limit: 4096 connections with full buffers hold 256 MiB.
-pub(crate) const MAX_CONNECTIONS: usize = 4096;
+/// The cap whatever the descriptor limit: each connection holding a head just short of
+/// [`MAX_BUF_SIZE`] costs about 42 KiB (the buffer, hyper's and the task's state; measured with
+/// 2048 such connections), so a full flood holds about 85 MiB.
+pub(crate) const MAX_CONNECTIONS: usize = 2048;
 /// The descriptor limit assumed where it cannot be read (the usual soft limit).
 pub(crate) const FALLBACK_OPEN_FILES: u64 = 1024;
 /// How long shutdown waits for requests in flight before it drops their connections.
