@@ -520,7 +520,7 @@ where
     type Future = TrackedFuture<S::Future>;
 
     fn call(&self, request: Request<B>) -> Self::Future {
-        // The in-flight count first, so the connection never looks waiting in between.
+        // Between these two updates a request with a body looks busy for a moment: harmless.
         let in_flight = self.connection.in_flight();
         let request = request.map(|body| {
             let awaiting = (!body.is_end_stream()).then(|| self.connection.awaiting_body());
