@@ -1,9 +1,11 @@
 //! The example server's connections under slowloris (`examples/server/serve.rs`): half-sent
 //! request heads and idle keep-alive connections are closed after the header-read timeout, a
 //! long head is refused at the buffer bound, `/health` still answers within 2 s while more
-//! half-sent heads or idle connections are held open than the process has descriptors (at the
-//! cap the connection waiting longest is closed, never one with a request in flight), shutdown
-//! drains within its bound, and handlers see `ConnectInfo`.
+//! half-sent heads, stalled request bodies or idle connections are held open than the process
+//! has descriptors (at the cap the longest-waiting connection of the address holding the most
+//! is closed, never one with a request in flight), a flood of connections from one address
+//! does not close another's, a slow body that does arrive is answered, shutdown drains within
+//! its bound, and handlers see `ConnectInfo`.
 //!
 //! Each test serves on a loopback listener bound to port 0, over raw TCP, so the bytes on the
 //! wire are the ones a slowloris client sends.
@@ -18,10 +20,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::ConnectInfo;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{oneshot, Notify};
 
 use serve::ServeOptions;
@@ -247,6 +249,29 @@ async fn health_still_answers_while_more_idle_keep_alive_connections_are_held_th
     drop(held);
 }
 
+/// A `POST /login` head announcing a 16,000-byte body, and its first byte; the rest never comes.
+const STALLED_BODY: &[u8] = b"POST /login HTTP/1.1\r\nHost: localhost\r\n\
+    Content-Type: application/json\r\nContent-Length: 16000\r\n\r\n{";
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn health_still_answers_while_more_stalled_request_bodies_are_held_than_descriptors() {
+    let (_child, addr) = spawn_server_child();
+    let mut held = Vec::with_capacity(HELD);
+    for _ in 0..HELD {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        stream.write_all(STALLED_BODY).await.unwrap();
+        held.push(stream);
+    }
+
+    let start = Instant::now();
+    let response = tokio::time::timeout(HEALTH_GUARD, health(addr)).await;
+    let response = response.expect("/health did not answer within 2 s");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    eprintln!("/health answered in {:?}", start.elapsed());
+    drop(held);
+}
+
 /// A router whose `/slow` notifies `started`, then answers `done` once `release` is notified.
 fn slow_router(started: &Arc<Notify>, release: &Arc<Notify>) -> Router {
     let (started, release) = (Arc::clone(started), Arc::clone(release));
@@ -259,6 +284,23 @@ fn slow_router(started: &Arc<Notify>, release: &Arc<Notify>) -> Router {
                 "done"
             }),
         )
+        .route("/health", get(|| async { "ok" }))
+}
+
+/// A router whose `POST /slow` reads the whole body, notifies `started`, then answers with the
+/// body once `release` is notified; `POST /echo` answers with the body at once.
+fn body_router(started: &Arc<Notify>, release: &Arc<Notify>) -> Router {
+    let (started, release) = (Arc::clone(started), Arc::clone(release));
+    Router::new()
+        .route(
+            "/slow",
+            post(|body: String| async move {
+                started.notify_one();
+                release.notified().await;
+                body
+            }),
+        )
+        .route("/echo", post(|body: String| async move { body }))
         .route("/health", get(|| async { "ok" }))
 }
 
@@ -329,6 +371,111 @@ async fn at_the_cap_with_every_connection_busy_a_newcomer_is_served_when_a_respo
     let response = tokio::time::timeout(GUARD, newcomer).await;
     let response = response.expect("/health did not answer once /slow had").unwrap();
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+}
+
+#[tokio::test]
+async fn a_request_whose_body_has_arrived_is_not_closed_to_make_room_while_its_handler_runs() {
+    const CAP: usize = 4;
+    let (started, release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+    let options = ServeOptions {
+        max_connections: CAP,
+        ..ServeOptions::default()
+    };
+    let (addr, _server) = start(body_router(&started, &release), options, std::future::pending()).await;
+    // The oldest connection; its body read (and dropped) by the handler, which then waits.
+    let mut in_flight = TcpStream::connect(addr).await.unwrap();
+    in_flight
+        .write_all(b"POST /slow HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\n\r\nhello")
+        .await
+        .unwrap();
+    tokio::time::timeout(GUARD, started.notified())
+        .await
+        .expect("/slow was not called");
+    let mut held = Vec::new();
+    for _ in 0..2 * CAP {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        stream.write_all(HALF_SENT).await.unwrap();
+        held.push(stream);
+    }
+
+    let response = tokio::time::timeout(HEALTH_GUARD, health(addr)).await;
+    let response = response.expect("/health did not answer within 2 s");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+
+    release.notify_one();
+    let response = tokio::time::timeout(GUARD, read_response(&mut in_flight)).await;
+    let response = response.expect("/slow did not answer");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.ends_with("hello"), "{response}");
+}
+
+#[tokio::test]
+async fn a_slow_body_that_arrives_within_the_timeout_is_answered() {
+    let (started, release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+    let options = ServeOptions {
+        max_connections: 4,
+        ..options()
+    };
+    let (addr, _server) = start(body_router(&started, &release), options, std::future::pending()).await;
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: 9\r\n\r\n")
+        .await
+        .unwrap();
+    for part in [&b"one"[..], b"two", b"six"] {
+        tokio::time::sleep(TIMEOUT / 4).await;
+        stream.write_all(part).await.unwrap();
+    }
+
+    let response = tokio::time::timeout(GUARD, read_response(&mut stream)).await;
+    let response = response.expect("/echo did not answer");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.ends_with("onetwosix"), "{response}");
+}
+
+/// A connection to `addr` from the loopback address `source` (any of 127/8 reaches the server).
+async fn connect_from(source: [u8; 4], addr: SocketAddr) -> TcpStream {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.bind(SocketAddr::from((source, 0))).unwrap();
+    socket.connect(addr).await.unwrap()
+}
+
+#[tokio::test]
+async fn at_the_cap_a_flood_from_one_address_does_not_close_another_addresses_connection() {
+    const CAP: usize = 8;
+    let options = ServeOptions {
+        max_connections: CAP,
+        ..ServeOptions::default()
+    };
+    let (addr, _server) = start(example_app(), options, std::future::pending()).await;
+    // Empty connections from 127.0.0.1, as fast as they can be opened, the last few kept open.
+    let flood = tokio::spawn(async move {
+        let mut open = std::collections::VecDeque::new();
+        loop {
+            open.push_back(connect_from([127, 0, 0, 1], addr).await);
+            if open.len() > 4 * CAP {
+                open.pop_front();
+            }
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    // An honest client from 127.0.0.2 that sends its head 100 ms after connecting, five times.
+    for i in 0..5 {
+        let mut honest = connect_from([127, 0, 0, 2], addr).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let answered = async {
+            honest.write_all(HEALTH).await?;
+            let mut response = vec![0; 4096];
+            let n = honest.read(&mut response).await?;
+            Ok::<_, std::io::Error>(String::from_utf8_lossy(&response[..n]).into_owned())
+        };
+        let response = tokio::time::timeout(HEALTH_GUARD, answered).await;
+        let response = response.unwrap_or_else(|_| panic!("client {i}: no answer within 2 s"));
+        let response = response.unwrap_or_else(|e| panic!("client {i}: closed ({e})"));
+        assert!(response.starts_with("HTTP/1.1 200"), "client {i}: {response:?}");
+    }
+    flood.abort();
 }
 
 #[tokio::test]

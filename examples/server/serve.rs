@@ -9,23 +9,29 @@
 //!   arrive within it, or the connection is closed without an answer. hyper (1.6 and later)
 //!   restarts this timer when a keep-alive connection goes idle after a response, so it is
 //!   also the **idle timeout** between requests;
-//! - a **bounded header buffer** ([`MAX_BUF_SIZE`], 64 KiB): a longer head is answered with
+//! - a **bounded header buffer** ([`MAX_BUF_SIZE`], 32 KiB): a longer head is answered with
 //!   431 and the connection closed;
 //! - a slot among at most [`max_connections`] (the soft descriptor limit less
 //!   [`DESCRIPTOR_HEADROOM`], at most [`MAX_CONNECTIONS`]). Accept errors (`EMFILE` when other
 //!   descriptors use up the limit, a connection reset before it was accepted) pause the loop
 //!   ([`ACCEPT_ERROR_PAUSE`]) and it carries on.
 //!
-//! # At the cap: the connection that has waited longest makes room
+//! # At the cap: the longest-waiting connection of the busiest address makes room
 //!
-//! Each connection is either **busy** (a request in flight: from the moment the router is
-//! called until its response body has been handed to hyper, or dropped) or **waiting** (nothing
-//! sent yet, a half-sent head, or an idle keep-alive connection), and a waiting connection
-//! remembers since when. When every slot is taken, the loop still accepts the next client (the
-//! headroom leaves it a descriptor), closes the connection that has been waiting longest, and
-//! serves the newcomer in the slot that frees. So a flood of half-sent heads or idle
-//! connections cannot keep a health probe or a real client out for a header-read timeout:
-//! each newcomer costs the oldest idler its connection. A busy connection is never closed to
+//! Each connection is either **busy** (a request whose body has been received, or dropped by
+//! its handler, and whose response body has not yet been handed to hyper, or dropped) or
+//! **waiting** (nothing sent yet, a half-sent head, a request body still arriving, or an idle
+//! keep-alive connection), and a waiting connection remembers since when (a request body still
+//! arriving counts from before its head, so a stalled body is as old as a stalled head). When
+//! every slot is taken, the loop still accepts the next client (the headroom leaves it a
+//! descriptor), takes the client address holding the most connections (an IPv4 address, or an
+//! IPv6 /64; among those with a waiting connection), closes its connection that has been
+//! waiting longest (dropping a handler still waiting for that body), and serves the newcomer
+//! in the slot that frees. So a flood of half-sent heads, stalled bodies or idle connections
+//! cannot keep a health probe or a real client out for a header-read timeout, and one address
+//! opening connections as fast as it can closes its own, not those of other clients. There is
+//! no per-address cap (and must be none below a few hundred: many clients share a NAT or a
+//! proxy's address). A busy connection is never closed to
 //! make room; if every connection is busy, the newcomer waits until one of them finishes its
 //! response (and is then the one closed) or closes, and the clients after it wait in the
 //! kernel's listen backlog. (So a connection that has just finished a large response to a
@@ -34,8 +40,8 @@
 //! This is what nginx does when it runs out of `worker_connections`: it closes the oldest of
 //! its "reusable" connections, idle keep-alive ones and ones that have not sent a byte
 //! (`ngx_drain_connections`); Apache's event MPM likewise closes keep-alive connections first
-//! when it is busy. Unlike nginx, a half-sent head counts as waiting too: a real client sends
-//! its head in one go, so a head still unfinished is the likeliest slowloris.
+//! when it is busy. Unlike nginx, a half-sent head or body counts as waiting too: a real
+//! client sends its request in one go, so one still unfinished is the likeliest slowloris.
 //!
 //! On shutdown (see [`shutdown_signal`]: SIGTERM or Ctrl-C) the listener is closed, so new
 //! connections are refused, idle keep-alive connections are closed, requests in flight are
@@ -44,21 +50,23 @@
 //! No connection is closed to make room once shutdown has begun; a newcomer accepted but still
 //! waiting for a slot is closed unanswered.
 //!
-//! Not bounded here: the time a client may take to send a request *body* or to read a
-//! response (the body limit in `app.rs` bounds the body's size, not its pace).
+//! Not bounded here: the time a client may take to send a request *body* (but such a
+//! connection counts as waiting, see above; `app.rs` answers 408 after its request timeout and
+//! bounds the body's size) or to read a response.
 //!
 //! Handlers can read the client's address with `ConnectInfo<SocketAddr>`.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{ready, Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use http::Response;
+use http::{Request, Response};
 use hyper::body::{Body, Frame, SizeHint};
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -73,13 +81,16 @@ use tower::ServiceExt as _;
 /// from the end of the previous response (so also how long a keep-alive connection may idle).
 pub(crate) const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// The most a connection buffers (hyper's `max_buf_size`; its default is ~400 KiB). A request
-/// head that does not fit is answered with 431.
-pub(crate) const MAX_BUF_SIZE: usize = 64 * 1024;
+/// head that does not fit is answered with 431. The heads this server expects are a few KiB
+/// (a token is at most 8 KiB, the crate's bound).
+pub(crate) const MAX_BUF_SIZE: usize = 32 * 1024;
 /// Descriptors kept back from the connections for everything else the process opens (the
 /// listener, Redis, JWKS fetches, files, the runtime's own).
 pub(crate) const DESCRIPTOR_HEADROOM: u64 = 64;
-/// The cap whatever the descriptor limit: 4096 connections with full buffers hold 256 MiB.
-pub(crate) const MAX_CONNECTIONS: usize = 4096;
+/// The cap whatever the descriptor limit: each connection holding a head just short of
+/// [`MAX_BUF_SIZE`] costs about 42 KiB (the buffer, hyper's and the task's state; measured with
+/// 2048 such connections), so a full flood holds about 85 MiB.
+pub(crate) const MAX_CONNECTIONS: usize = 2048;
 /// The descriptor limit assumed where it cannot be read (the usual soft limit).
 pub(crate) const FALLBACK_OPEN_FILES: u64 = 1024;
 /// How long shutdown waits for requests in flight before it drops their connections.
@@ -168,7 +179,7 @@ pub(crate) async fn serve(
                 }
             },
         };
-        // At the cap, close the connection that has waited longest (or wait for a busy one).
+        // At the cap, close a waiting connection of the busiest address (or wait for a busy one).
         let slot = tokio::select! {
             () = &mut shutdown => break,
             slot = make_room(&slots, &registry) => slot,
@@ -181,7 +192,7 @@ pub(crate) async fn serve(
             Ok(service) => service,
             Err(never) => match never {},
         };
-        let (registration, closed_to_make_room) = registry.register();
+        let (registration, closed_to_make_room) = registry.register(remote.ip());
         let service = Tracked {
             inner: TowerToHyperService::new(service),
             connection: registration.handle(),
@@ -216,8 +227,8 @@ pub(crate) async fn serve(
     connections.shutdown().await;
 }
 
-/// A free slot: at once if there is one; at the cap, the slot of the connection that has been
-/// waiting longest, closed for it; if every connection is busy, the first slot a connection
+/// A free slot: at once if there is one; at the cap, the slot of the longest-waiting connection
+/// of the address holding the most, closed for it; if every connection is busy, the first slot a connection
 /// frees by ending or by finishing its response (it is then closed in turn).
 async fn make_room(slots: &Arc<Semaphore>, registry: &Registry) -> OwnedSemaphorePermit {
     loop {
@@ -238,11 +249,12 @@ async fn make_room(slots: &Arc<Semaphore>, registry: &Registry) -> OwnedSemaphor
 }
 
 /// The live connections and their state, to choose the one to close at the cap: O(1) to
-/// update on each request, O(connections) (at most [`MAX_CONNECTIONS`]) to choose.
+/// update on each request, O(addresses + connections) (at most [`MAX_CONNECTIONS`]) to choose.
 #[derive(Debug, Default)]
 struct Registry {
     connections: Mutex<Connections>,
-    /// Notified when a connection's last request in flight has been answered.
+    /// Notified when a busy connection becomes waiting (its response done, or a new request
+    /// whose body is still arriving).
     finished: Notify,
 }
 
@@ -250,17 +262,58 @@ struct Registry {
 struct Connections {
     next_id: u64,
     live: HashMap<u64, ConnectionState>,
+    /// The live connections of each client address, and how many of them are busy.
+    addresses: HashMap<AddressKey, AddressCount>,
+}
+
+/// A client address as the cap counts it: an IPv4 address (an IPv4-mapped IPv6 address counts
+/// as its IPv4 address), or an IPv6 /64 (what one host or one customer is usually given).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum AddressKey {
+    V4(Ipv4Addr),
+    V6Prefix(u64),
+}
+
+impl AddressKey {
+    fn of(ip: IpAddr) -> Self {
+        match ip {
+            IpAddr::V4(v4) => Self::V4(v4),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => Self::V4(v4),
+                // The upper 64 bits.
+                None => Self::V6Prefix((u128::from(v6) >> 64) as u64),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct AddressCount {
+    connections: usize,
+    busy: usize,
 }
 
 #[derive(Debug)]
 struct ConnectionState {
+    address: AddressKey,
     /// Requests between the router's call and the end of their response body (hyper serves
     /// one at a time, so 0 or 1).
     in_flight: usize,
-    /// When the connection last became waiting (accepted, or its last response done).
+    /// Requests whose body has not ended yet (0 or 1).
+    awaiting_body: usize,
+    /// When the connection last became waiting (accepted, or its last response done); not
+    /// reset when a request's head arrives, so a stalled body counts from before its head.
     waiting_since: Instant,
     /// Closes the connection.
     close: oneshot::Sender<()>,
+}
+
+impl ConnectionState {
+    /// Busy: a request whose body has been received (or dropped) and whose response has not
+    /// ended. Anything else is waiting, and may be closed to make room.
+    fn busy(&self) -> bool {
+        self.in_flight > 0 && self.awaiting_body == 0
+    }
 }
 
 impl Registry {
@@ -269,18 +322,22 @@ impl Registry {
         self.connections.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Adds a waiting connection; the receiver completes when it is to be closed.
-    fn register(self: &Arc<Self>) -> (Registration, oneshot::Receiver<()>) {
+    /// Adds a waiting connection from `remote`; the receiver completes when it is to be closed.
+    fn register(self: &Arc<Self>, remote: IpAddr) -> (Registration, oneshot::Receiver<()>) {
         let (close, closed) = oneshot::channel();
+        let address = AddressKey::of(remote);
         let mut connections = self.lock();
         let id = connections.next_id;
         connections.next_id += 1;
         let state = ConnectionState {
+            address,
             in_flight: 0,
+            awaiting_body: 0,
             waiting_since: Instant::now(),
             close,
         };
         connections.live.insert(id, state);
+        connections.addresses.entry(address).or_default().connections += 1;
         let registration = Registration(ConnectionHandle {
             registry: Arc::clone(self),
             id,
@@ -288,16 +345,90 @@ impl Registry {
         (registration, closed)
     }
 
-    /// Closes the connection that has been waiting longest; `false` if every one is busy.
+    /// Applies `change` to connection `id` (if it is still live), keeping its address's busy
+    /// count right, and wakes [`make_room`] if the connection went from busy to waiting.
+    fn update(&self, id: u64, change: impl FnOnce(&mut ConnectionState)) {
+        let mut connections = self.lock();
+        let Connections { live, addresses, .. } = &mut *connections;
+        let Some(state) = live.get_mut(&id) else {
+            return;
+        };
+        let was_busy = state.busy();
+        change(state);
+        let is_busy = state.busy();
+        if was_busy == is_busy {
+            return;
+        }
+        if let Some(count) = addresses.get_mut(&state.address) {
+            if is_busy {
+                count.busy += 1;
+            } else {
+                count.busy = count.busy.saturating_sub(1);
+            }
+        }
+        drop(connections);
+        if !is_busy {
+            self.finished.notify_one();
+        }
+    }
+
+    /// Removes connection `id`; its state if it was still live.
+    fn remove(connections: &mut Connections, id: u64) -> Option<ConnectionState> {
+        let state = connections.live.remove(&id)?;
+        if let Entry::Occupied(mut entry) = connections.addresses.entry(state.address) {
+            let count = entry.get_mut();
+            count.connections = count.connections.saturating_sub(1);
+            if state.busy() {
+                count.busy = count.busy.saturating_sub(1);
+            }
+            if count.connections == 0 {
+                entry.remove();
+            }
+        }
+        Some(state)
+    }
+
+    /// Closes a waiting connection of the address holding the most connections (among those
+    /// with one waiting), the one of them waiting longest; `false` if every one is busy.
     fn close_longest_waiting(&self) -> bool {
         let mut connections = self.lock();
+        let most = connections
+            .addresses
+            .values()
+            .filter(|count| count.connections > count.busy)
+            .map(|count| count.connections)
+            .max();
+        let Some(most) = most else {
+            return false;
+        };
+        let mut tied = connections
+            .addresses
+            .iter()
+            .filter(|(_, count)| count.connections == most && count.connections > count.busy)
+            .map(|(&address, _)| address);
+        // The usual cases, one address flooding or every address with one connection, need
+        // no look-up per connection.
+        let only = match (tied.next(), tied.next()) {
+            (Some(address), None) => Some(address),
+            _ => None,
+        };
+        let addresses = &connections.addresses;
         let oldest = connections
             .live
             .iter()
-            .filter(|(_, state)| state.in_flight == 0)
+            .filter(|(_, state)| !state.busy())
+            .filter(|(_, state)| match only {
+                Some(address) => state.address == address,
+                None => {
+                    most == 1
+                        || addresses
+                            .get(&state.address)
+                            .is_some_and(|count| count.connections == most)
+                }
+            })
             .min_by_key(|(_, state)| state.waiting_since)
             .map(|(&id, _)| id);
-        let Some(state) = oldest.and_then(|id| connections.live.remove(&id)) else {
+        let Some(state) = oldest.and_then(|id| Self::remove(&mut connections, id)) else {
             return false;
         };
         // Wakes the connection's task, which drops the connection (its receiver is gone if
@@ -319,7 +450,7 @@ impl Registration {
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        self.0.registry.lock().live.remove(&self.0.id);
+        Registry::remove(&mut self.0.registry.lock(), self.0.id);
     }
 }
 
@@ -330,64 +461,121 @@ struct ConnectionHandle {
 }
 
 impl ConnectionHandle {
-    /// Marks the connection busy until the guard is dropped.
-    fn busy(&self) -> Busy {
-        if let Some(state) = self.registry.lock().live.get_mut(&self.id) {
-            state.in_flight += 1;
-        }
-        Busy(self.clone())
+    /// Counts a request in flight until the guard is dropped.
+    fn in_flight(&self) -> InFlight {
+        self.registry.update(self.id, |state| state.in_flight += 1);
+        InFlight(self.clone())
+    }
+
+    /// Counts a request body still arriving until the guard is dropped.
+    fn awaiting_body(&self) -> AwaitingBody {
+        self.registry.update(self.id, |state| state.awaiting_body += 1);
+        AwaitingBody(self.clone())
     }
 }
 
-/// A request in flight on a connection.
+/// A request in flight on a connection: from the router's call until its response body ends.
 #[derive(Debug)]
-struct Busy(ConnectionHandle);
+struct InFlight(ConnectionHandle);
 
-impl Drop for Busy {
+impl Drop for InFlight {
     fn drop(&mut self) {
-        let ConnectionHandle { registry, id } = &self.0;
-        let mut connections = registry.lock();
-        let Some(state) = connections.live.get_mut(id) else {
-            return;
-        };
-        state.in_flight = state.in_flight.saturating_sub(1);
-        if state.in_flight == 0 {
-            state.waiting_since = Instant::now();
-            drop(connections);
-            registry.finished.notify_one();
-        }
+        self.0.registry.update(self.0.id, |state| {
+            state.in_flight = state.in_flight.saturating_sub(1);
+            if state.in_flight == 0 {
+                state.waiting_since = Instant::now();
+            }
+        });
     }
 }
 
-/// The connection's service: marks it busy from each call until the response body ends.
+/// A request body still arriving: until it ends (or fails), or the handler drops it.
+#[derive(Debug)]
+struct AwaitingBody(ConnectionHandle);
+
+impl Drop for AwaitingBody {
+    fn drop(&mut self) {
+        self.0.registry.update(self.0.id, |state| {
+            state.awaiting_body = state.awaiting_body.saturating_sub(1);
+        });
+    }
+}
+
+/// The connection's service: counts each request in flight from its call until its response
+/// body ends, and its body as arriving until it ends. The connection is busy (never closed to
+/// make room) only in between.
 #[derive(Debug)]
 struct Tracked<S> {
     inner: S,
     connection: ConnectionHandle,
 }
 
-impl<S, R, B> hyper::service::Service<R> for Tracked<S>
+impl<S, B, ResBody> hyper::service::Service<Request<B>> for Tracked<S>
 where
-    S: hyper::service::Service<R, Response = Response<B>>,
+    S: hyper::service::Service<Request<TrackedRequestBody<B>>, Response = Response<ResBody>>,
+    B: Body,
 {
-    type Response = Response<TrackedBody<B>>;
+    type Response = Response<TrackedBody<ResBody>>;
     type Error = S::Error;
     type Future = TrackedFuture<S::Future>;
 
-    fn call(&self, request: R) -> Self::Future {
+    fn call(&self, request: Request<B>) -> Self::Future {
+        // Between these two updates a request with a body looks busy for a moment: harmless.
+        let in_flight = self.connection.in_flight();
+        let request = request.map(|body| {
+            let awaiting = (!body.is_end_stream()).then(|| self.connection.awaiting_body());
+            TrackedRequestBody {
+                body,
+                _awaiting: awaiting,
+            }
+        });
         TrackedFuture {
-            busy: Some(self.connection.busy()),
+            in_flight: Some(in_flight),
             inner: self.inner.call(request),
         }
     }
 }
 
 pin_project_lite::pin_project! {
-    /// [`Tracked`]'s response future: moves the [`Busy`] guard into the response body.
+    /// A request body holding its [`AwaitingBody`] guard until it ends, fails or is dropped.
+    struct TrackedRequestBody<B> {
+        #[pin]
+        body: B,
+        _awaiting: Option<AwaitingBody>,
+    }
+}
+
+impl<B: Body> Body for TrackedRequestBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let mut this = self.project();
+        let frame = ready!(this.body.as_mut().poll_frame(cx));
+        if !matches!(frame, Some(Ok(_))) || this.body.is_end_stream() {
+            *this._awaiting = None;
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// [`Tracked`]'s response future: moves the [`InFlight`] guard into the response body.
     struct TrackedFuture<F> {
         #[pin]
         inner: F,
-        busy: Option<Busy>,
+        in_flight: Option<InFlight>,
     }
 }
 
@@ -400,18 +588,21 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let response = ready!(this.inner.poll(cx))?;
-        let busy = this.busy.take();
-        Poll::Ready(Ok(response.map(|body| TrackedBody { body, _busy: busy })))
+        let in_flight = this.in_flight.take();
+        Poll::Ready(Ok(response.map(|body| TrackedBody {
+            body,
+            _in_flight: in_flight,
+        })))
     }
 }
 
 pin_project_lite::pin_project! {
-    /// A response body holding its request's [`Busy`] guard: hyper drops the body once it has
-    /// taken its last frame (or at once if it is empty), or when the connection goes.
+    /// A response body holding its request's [`InFlight`] guard: hyper drops the body once it
+    /// has taken its last frame (or at once if it is empty), or when the connection goes.
     struct TrackedBody<B> {
         #[pin]
         body: B,
-        _busy: Option<Busy>,
+        _in_flight: Option<InFlight>,
     }
 }
 
