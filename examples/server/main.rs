@@ -37,7 +37,7 @@
 //! `limits.rs` (login rate limits per address and per username), `sessions.rs` (refresh, logout, revocation), `errors.rs` (JSON errors and
 //! challenges), `app.rs` (state, routes, layers: `app()` is what tests drive with `oneshot`),
 //! `output.rs` (what is printed at start-up), `serve.rs` (connections: header-read and idle
-//! timeout 10 s, 64 KiB header buffer, a cap from the descriptor limit, drain on SIGTERM or
+//! timeout 10 s, 32 KiB header buffer, a cap from the descriptor limit, drain on SIGTERM or
 //! Ctrl-C within 30 s), `tests.rs`.
 
 mod app;
