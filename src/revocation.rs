@@ -55,6 +55,9 @@ impl std::error::Error for RevocationError {}
 /// The per-subject bound of [`Revocations::new`].
 const DEFAULT_PER_SUBJECT: usize = 64;
 
+/// How many entries of a shared store's load are merged under one lock.
+const MIRROR_CHUNK: usize = 1024;
+
 /// How many ended entries a write drops (more at the cap: all of them).
 const PURGE_BATCH: usize = 64;
 
@@ -173,6 +176,8 @@ impl Lists {
     /// Lists a token or session until `until` (of two ends, the later wins), attributed to
     /// `owner` when given (the first attribution stays); compacts the owner past `bound`.
     fn add(&mut self, kind: Kind, id: &str, until: f64, owner: Option<&str>, now: f64, bound: usize) {
+        // An end that is not a number: kept, failing closed, until compacted away.
+        let until = if until.is_nan() { f64::INFINITY } else { until };
         let (id, grew_end, attribute) = match self.map(kind).get_key_value(id) {
             Some((key, listed)) => (
                 Arc::clone(key),
@@ -339,7 +344,11 @@ impl Lists {
             });
             match largest {
                 Some((_, sub)) if frees > 0 => {
-                    self.compact(&sub, now);
+                    // Bookkeeping out of step (a panic mid-write) must not spin here.
+                    if self.compact(&sub, now) == 0 {
+                        self.everyone(now);
+                        break;
+                    }
                 }
                 _ => {
                     self.everyone(now);
@@ -552,25 +561,36 @@ impl Revocations {
     /// that have ended by `now` are not added.
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) fn mirror(&self, entries: impl IntoIterator<Item = Entry>, now: f64) {
-        self.write(|lists, clock, bound| {
-            for entry in entries.into_iter().filter(|e| e.end() > now) {
-                match entry {
-                    Entry::Token(id, until, sub) => {
-                        lists.add(Kind::Token, &id, until, sub.as_deref(), clock, bound)
-                    }
-                    Entry::Session(id, until, sub) => {
-                        lists.add(Kind::Session, &id, until, sub.as_deref(), clock, bound);
-                    }
-                    Entry::Subject(sub, cutoff, until) => lists.subject(&sub, cutoff, until),
-                    Entry::Global(cutoff, until) => {
-                        let global = lists
-                            .global
-                            .map_or((cutoff, until), |(c, u)| (c.max(cutoff), u.max(until)));
-                        lists.global = Some(global);
+        // A full load holds up to the cap: merged a chunk per lock, so that readers never wait
+        // for more than a chunk (merging is monotone: a reader between chunks sees a list that
+        // refuses less than the next one, never less than the previous one).
+        let mut entries = entries.into_iter().filter(|e| e.end() > now).peekable();
+        while entries.peek().is_some() {
+            self.write(|lists, clock, bound| {
+                for entry in entries.by_ref().take(MIRROR_CHUNK) {
+                    match entry {
+                        Entry::Token(id, until, sub) => {
+                            lists.add(Kind::Token, &id, until, sub.as_deref(), clock, bound);
+                        }
+                        Entry::Session(id, until, sub) => {
+                            lists.add(Kind::Session, &id, until, sub.as_deref(), clock, bound);
+                        }
+                        // A cutoff that is not a number (a corrupt store): at now, failing
+                        // closed.
+                        Entry::Subject(sub, cutoff, until) => {
+                            lists.subject(&sub, if cutoff.is_nan() { clock } else { cutoff }, until);
+                        }
+                        Entry::Global(cutoff, until) => {
+                            let cutoff = if cutoff.is_nan() { clock } else { cutoff };
+                            let global = lists
+                                .global
+                                .map_or((cutoff, until), |(c, u)| (c.max(cutoff), u.max(until)));
+                            lists.global = Some(global);
+                        }
                     }
                 }
-            }
-        });
+            });
+        }
     }
 
     /// Refuses the token `jti` until its expiry `exp` (seconds since the epoch; of two ends, the
@@ -609,7 +629,14 @@ impl Revocations {
     /// [`Revocations::revoke_subject`], with the entry kept until `until` (then dropped by the
     /// next writes).
     pub(crate) fn revoke_subject_until(&self, sub: &str, cutoff: f64, until: f64) {
-        self.write(|lists, _, _| lists.subject(sub, cutoff, until));
+        // Not a number: fail closed, as a cutoff at now (and kept without an end).
+        self.write(|lists, now, _| {
+            lists.subject(
+                sub,
+                if cutoff.is_nan() { now } else { cutoff },
+                if until.is_nan() { f64::INFINITY } else { until },
+            );
+        });
     }
 
     /// Refuses every token issued at or before `cutoff`, whoever its subject.
@@ -617,7 +644,8 @@ impl Revocations {
     /// This cutoff is local to this list (shared stores do not carry it); a mirror's reload
     /// keeps it.
     pub fn revoke_all(&self, cutoff: f64) {
-        self.write(|lists, _, _| {
+        self.write(|lists, now, _| {
+            let cutoff = if cutoff.is_nan() { now } else { cutoff };
             let global = lists.global.map_or((cutoff, f64::INFINITY), |(c, u)| {
                 (c.max(cutoff), u.max(f64::INFINITY))
             });
@@ -628,15 +656,27 @@ impl Revocations {
     /// Drops every entry that can no longer match: token and session entries past their end,
     /// and cutoffs older than `now - max_token_lifetime` (every token they could catch has
     /// expired) or past their end. Writes drop ended entries too, a few at a time.
+    ///
+    /// The horizon applies only to cutoffs kept without an end ([`Revocations::revoke_subject`],
+    /// [`Revocations::revoke_all`]): a cutoff that replaced entries (a compaction) ends when the
+    /// last of them would have, and never sooner. With a `now` or a lifetime that is not a
+    /// finite number, only ended entries are dropped.
     pub fn purge(&self, now: f64, max_token_lifetime: f64) {
         let horizon = now - max_token_lifetime;
+        // A NaN horizon would drop every cutoff.
+        let horizon_known = horizon.is_finite();
+        let gone = |cutoff: f64, until: f64| {
+            until <= now || (until == f64::INFINITY && horizon_known && cutoff <= horizon)
+        };
         let mut lists = self.lock();
-        lists.purge_ended(now, usize::MAX);
+        if now.is_finite() {
+            lists.purge_ended(now, usize::MAX);
+        }
         let before = lists.subjects.len();
         lists
             .subjects
-            .retain(|_, &mut (cutoff, until)| cutoff > horizon && until > now);
-        if lists.global.is_some_and(|(cutoff, _)| cutoff <= horizon) {
+            .retain(|_, &mut (cutoff, until)| !gone(cutoff, until));
+        if lists.global.is_some_and(|(cutoff, until)| gone(cutoff, until)) {
             lists.global = None;
         }
         if lists.subjects.len() != before {
@@ -819,5 +859,42 @@ mod tests {
         }
         assert_eq!(list.len(), 1);
         assert!(list.read().ends.len() <= 2 * list.len() + 1025);
+    }
+
+    #[test]
+    fn a_compacted_cutoff_outlives_the_purge_horizon_until_its_entries_would_have_ended() {
+        let list = Revocations::new(100).per_subject(1);
+        let t = now();
+        // Two tokens listed until t + 960: compacted into a cutoff at about t.
+        list.revoke_token_of("alice", "j1", t + 960.0);
+        list.revoke_token_of("alice", "j2", t + 960.0);
+        assert!(list.is_revoked(Some("j1"), None, Some("alice"), Some(t - 1.0)));
+        // Past the horizon of a 900 s lifetime, but before the entries' own end: still refused.
+        list.purge(t + 930.0, 900.0);
+        assert!(list.is_revoked(Some("j1"), None, Some("alice"), Some(t - 1.0)));
+        // A cutoff without an end goes by the horizon, as before.
+        list.revoke_subject("bob", t);
+        list.purge(t + 930.0, 900.0);
+        assert!(!list.is_revoked(None, None, Some("bob"), Some(t - 1.0)));
+        // Once the compacted entries would have ended, the cutoff goes too.
+        list.purge(t + 961.0, 900.0);
+        assert!(!list.is_revoked(Some("j1"), None, Some("alice"), Some(t - 1.0)));
+    }
+
+    #[test]
+    fn times_that_are_not_numbers_fail_closed() {
+        let list = Revocations::new(100);
+        let t = now();
+        list.revoke_subject("alice", f64::NAN);
+        assert!(list.is_revoked(None, None, Some("alice"), Some(t - 1.0)));
+        list.revoke_token("j1", f64::NAN);
+        assert!(list.is_revoked(Some("j1"), None, None, None));
+        list.revoke_all(f64::NAN);
+        assert!(list.is_revoked(None, None, Some("bob"), Some(t - 1.0)));
+        // A purge with a horizon that is not a number drops nothing it should keep.
+        list.purge(t, f64::NAN);
+        list.purge(f64::NAN, 900.0);
+        assert!(list.is_revoked(None, None, Some("alice"), Some(t - 1.0)));
+        assert!(list.is_revoked(Some("j1"), None, None, None));
     }
 }

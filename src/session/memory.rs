@@ -13,7 +13,7 @@ use crate::Revocations;
 const DEFAULT_CAP: usize = 100_000;
 
 /// The sessions per subject of [`MemoryStore::new`].
-const DEFAULT_SESSIONS_PER_SUBJECT: usize = 100;
+const DEFAULT_SESSIONS_PER_SUBJECT: usize = 32;
 
 /// How many ended sessions a write drops.
 const PURGE_BATCH: usize = 16;
@@ -21,7 +21,7 @@ const PURGE_BATCH: usize = 16;
 /// Sessions and revocations in this process's memory (a mutex held for microseconds, never
 /// across an `.await`), bounded without a timer:
 ///
-/// * at most [`MemoryStore::sessions_per_subject`] live sessions per subject (default 100): a
+/// * at most [`MemoryStore::sessions_per_subject`] live sessions per subject (default 32): a
 ///   new one past it revokes the subject's oldest (its refresh token stops working, its access
 ///   tokens are refused);
 /// * a revoked session (logout, reuse, "log out everywhere", the cap) is dropped at once: while
@@ -53,7 +53,6 @@ struct State {
     /// Each subject's sessions, oldest first.
     by_subject: HashMap<String, VecDeque<String>>,
     /// Every session's absolute end, earliest first (items of sessions that went are skipped).
-    /// Sessions by absolute end, earliest first.
     ends: BinaryHeap<Reverse<Due<String>>>,
 }
 
@@ -104,7 +103,7 @@ impl Default for MemoryStore {
 
 impl MemoryStore {
     /// An empty store, with a revocation list of at most 100,000 entries (64 per subject) and
-    /// at most 100 sessions per subject.
+    /// at most 32 sessions per subject.
     #[must_use]
     pub fn new() -> Self {
         Self::default()
@@ -120,7 +119,7 @@ impl MemoryStore {
         }
     }
 
-    /// The most live sessions one subject may hold (default 100, at least 1): a new session
+    /// The most live sessions one subject may hold (default 32, at least 1): a new session
     /// past it revokes the subject's oldest.
     #[must_use]
     pub fn sessions_per_subject(mut self, cap: usize) -> Self {

@@ -22,7 +22,7 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_millis(250);
 /// A full load at least this often, whatever the sequence numbers say.
 const FULL_LOAD_EVERY: Duration = Duration::from_secs(60);
-/// The most pub/sub messages applied in one copy of the list.
+/// The most pub/sub messages applied in one write to the list.
 const MAX_BATCH: usize = 1024;
 
 /// Aborts the mirror tasks when the last handle to the store goes. The list is then no longer
@@ -155,7 +155,7 @@ async fn subscribe(shared: &Shared, client: &Client) -> Result<PubSub, StoreErro
 
 /// The payloads of `first` and of every message already received after it (at most
 /// [`MAX_BATCH`]), and whether the stream ended meanwhile. Everything already received is
-/// applied in one copy of the list (a "log out everywhere" publishes one message per session).
+/// applied in one write to the list (a "log out everywhere" publishes one message per session).
 fn batch(first: redis::Msg, messages: &mut (impl Stream<Item = redis::Msg> + Unpin)) -> (Vec<String>, bool) {
     let mut batch = vec![first];
     let mut closed = false;

@@ -20,7 +20,7 @@ impl Default for RedisOptions {
             prefix: "tower-jwt-auth:".to_owned(),
             cap: 100_000,
             per_subject: 64,
-            sessions_per_subject: 100,
+            sessions_per_subject: 32,
             timeout: Duration::from_secs(2),
             reconcile: Duration::from_secs(1),
             max_staleness: None,
@@ -56,7 +56,7 @@ impl RedisOptions {
         self
     }
 
-    /// The most sessions one subject may hold (default 100, at least 1): a new session past it
+    /// The most sessions one subject may hold (default 32, at least 1): a new session past it
     /// removes the subject's oldest (its access tokens are refused). It bounds "log out
     /// everywhere", which walks the subject's sessions in one script.
     #[must_use]

@@ -101,6 +101,16 @@ local function everyone(c)
     if ountil and tonumber(ountil) > tonumber(until_) then until_ = ountil end
     if ocut and tonumber(ocut) > tonumber(cutoff) then cutoff = ocut end
   end
+  -- A subject cutoff later than now (an issuer's clock ahead of ours) must not be lost with the
+  -- list: the cutoff for everyone covers it (refusing more, never less). One walk, at the cap
+  -- only.
+  local all = redis.call('HGETALL', c.rev)
+  for i = 1, #all, 2 do
+    if string.sub(all[i], 1, 2) == 'u:' then
+      local _, _, ucut = string.match(all[i + 1], '^(%d+) (%S+) (%S+)')
+      if ucut and tonumber(ucut) and tonumber(ucut) > tonumber(cutoff) then cutoff = ucut end
+    end
+  end
   redis.call('UNLINK', c.rev, c.exp, c.owners)
   local epoch = redis.call('INCR', c.rev .. ':epoch')
   c.owned = c.rev .. ':owned:' .. string.format('%d', epoch) .. ':'
@@ -110,13 +120,19 @@ end
 -- At the cap: compacts the subject with the most entries, or when that frees nothing (one
 -- entry per subject, or none attributed) replaces everything by a cutoff for everyone.
 local function make_room(c)
-  local top = redis.call('ZREVRANGE', c.owners, 0, 0)
-  local frees = 0
-  if top[1] then
-    frees = recount(c, top[1])
+  -- The counts may be stale-high (ended entries not purged yet): a recount can sink the top, so
+  -- a few are tried before everyone is logged out.
+  for _ = 1, 4 do
+    local top = redis.call('ZREVRANGE', c.owners, 0, 0)
+    if not top[1] then break end
+    local frees = recount(c, top[1])
     if redis.call('HEXISTS', c.rev, 'u:' .. top[1]) == 0 then frees = frees - 1 end
+    if frees > 0 then
+      compact(c, top[1])
+      return
+    end
   end
-  if frees > 0 then compact(c, top[1]) else everyone(c) end
+  everyone(c)
 end
 
 -- Records a revocation: skips one that has already ended, purges a few ended entries, writes
