@@ -23,6 +23,9 @@ use crate::{AuthError, AuthErrorKind, Claims, ConfigError, DefaultRejection, Rej
 /// | no claims (auth layer missing, or optional mode without a token) | 401 | `Bearer` |
 /// | predicate false | 403 | `Bearer error="insufficient_scope"` (+ `scope="..."` for [`scopes`](Self::scopes)) |
 ///
+/// A gRPC request is refused with a gRPC status instead (`PERMISSION_DENIED` for 403,
+/// `UNAUTHENTICATED` for 401), as [`JwtAuthLayer`](crate::JwtAuthLayer) does.
+///
 /// ```
 /// use axum::{routing::get, Router};
 /// use tower_jwt_auth::{JwtAuthLayer, RequireClaimsLayer, Scopes};
@@ -254,6 +257,11 @@ where
             Some(_) => (AuthErrorKind::InsufficientScope, self.shared.forbidden.as_ref()),
             None => (AuthErrorKind::MissingToken, self.shared.unauthorized.as_ref()),
         };
-        RequireClaimsFuture::rejected(respond(&*self.rejection, AuthError::new(kind), challenge))
+        RequireClaimsFuture::rejected(respond(
+            &*self.rejection,
+            AuthError::new(kind),
+            challenge,
+            req.headers(),
+        ))
     }
 }

@@ -225,6 +225,26 @@ impl AuthErrorKind {
         }
     }
 
+    /// The gRPC status code a gRPC client receives for this refusal (`grpc-status`): 16
+    /// `UNAUTHENTICATED` where HTTP answers 401, 7 `PERMISSION_DENIED` for 403, 3
+    /// `INVALID_ARGUMENT` for 400, 14 `UNAVAILABLE` for 503.
+    ///
+    /// ```
+    /// use tower_jwt_auth::AuthErrorKind;
+    ///
+    /// assert_eq!(AuthErrorKind::Expired.grpc_status(), 16);
+    /// assert_eq!(AuthErrorKind::InsufficientScope.grpc_status(), 7);
+    /// ```
+    #[must_use]
+    pub const fn grpc_status(self) -> i32 {
+        match self {
+            Self::InvalidRequest => 3,
+            Self::InsufficientScope => 7,
+            Self::KeyUnavailable | Self::RevocationsUnavailable => 14,
+            _ => 16,
+        }
+    }
+
     /// The RFC 6750 §3.1 `error` code, if the challenge carries one.
     #[must_use]
     pub const fn error_code(self) -> Option<&'static str> {
@@ -437,6 +457,20 @@ mod tests {
             StatusCode::SERVICE_UNAVAILABLE
         );
         assert_eq!(AuthErrorKind::KeyUnavailable.error_code(), None);
+    }
+
+    #[test]
+    fn grpc_statuses_follow_the_http_statuses() {
+        for kind in AuthErrorKind::ALL {
+            let expected = match kind.status().as_u16() {
+                400 => 3,
+                401 => 16,
+                403 => 7,
+                503 => 14,
+                other => panic!("{kind:?}: HTTP {other} has no gRPC status"),
+            };
+            assert_eq!(kind.grpc_status(), expected, "{kind:?}");
+        }
     }
 
     #[test]

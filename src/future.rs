@@ -154,7 +154,7 @@ where
                         Err(error) => {
                             // Done: a poll after this finds no key future to poll again.
                             this.state.set(State::Rejected { response: None });
-                            return Poll::Ready(Ok(config.reject(&*rejection, error)));
+                            return Poll::Ready(Ok(config.reject(&*rejection, error, request.headers())));
                         }
                     }
                 }

@@ -24,6 +24,14 @@ use crate::{
 ///
 /// The [`AuthError`](crate::AuthError) is inserted into the extensions of every rejection.
 ///
+/// A gRPC request (`content-type: application/grpc` or `application/grpc+...`) is refused the
+/// gRPC way, whatever the router around it: HTTP 200 with `content-type: application/grpc`,
+/// `grpc-status` ([`AuthErrorKind::grpc_status`](crate::AuthErrorKind::grpc_status): 16
+/// `UNAUTHENTICATED` for 401, 7 `PERMISSION_DENIED` for 403, 3 `INVALID_ARGUMENT` for 400, 14
+/// `UNAVAILABLE` for 503) and `grpc-message` (the fixed phrase), in one header block
+/// ("trailers-only"); the challenge and the error extension stay. Other requests are answered
+/// in HTTP, so one layer covers a mixed axum and tonic router.
+///
 /// ```
 /// use axum::{routing::get, Router};
 /// use tower_jwt_auth::{Claims, JwtAuthLayer};

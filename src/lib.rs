@@ -48,7 +48,7 @@
 //! | keys | `key/` | [`VerifyingKey`], [`SigningKey`], JWK and JWK Sets, [`KeyRing`], [`KeySet`], the [`KeyResolver`] trait |
 //! | validation | `validation/`, `dangerous` | [`Validation`], the pipeline, the [`TokenCheck`] hook; decoding without verifying |
 //! | middleware | `config`, `layer`, `service`, `future`, `source`, `rejection`, `authorize`, `extract`, `publish` | [`JwtAuthLayer`], [`RequireClaimsLayer`], the `Claims<T>` extractor, `PublishJwks` |
-//! | integrations | `jwks/`, `session/`, `revocation` | remote key sets, refresh sessions, the revocation list |
+//! | integrations | `jwks/`, `session/`, `revocation`, `grpc` | remote key sets, refresh sessions, the revocation list, tonic handlers |
 //!
 //! New capabilities arrive as plug-ins of the level below them: a key source is a
 //! [`KeyResolver`], a rule on verified tokens is a [`TokenCheck`] (the revocation list is one), a
@@ -67,6 +67,7 @@
 //! | `sessions` | no | refresh-token sessions: rotation, reuse detection, grace window, in-memory store; the revocation list the layer checks |
 //! | `redis` | no | `session::RedisStore`: sessions and revocations shared by a fleet through Redis, mirrored in memory on every instance (implies `sessions`) |
 //! | `tracing` | no | one DEBUG event per refusal, target `tower_jwt_auth::rejection`; never the token |
+//! | `tonic` | no | `grpc::RequestClaims` (claims in a tonic handler in one line), `AuthError` into `tonic::Status` |
 //! | `full` | no | all of the above but `cli` and `jwks-native-roots` |
 //!
 //! [tower]: https://docs.rs/tower
@@ -96,6 +97,9 @@ mod error;
 #[cfg(feature = "axum")]
 mod extract;
 pub mod future;
+#[cfg(feature = "tonic")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tonic")))]
+pub mod grpc;
 #[cfg(feature = "jwks")]
 #[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
 pub mod jwks;

@@ -3,8 +3,8 @@
 use std::fmt;
 use std::sync::Arc;
 
-use http::header::WWW_AUTHENTICATE;
-use http::{HeaderValue, Response};
+use http::header::{HeaderName, CONTENT_TYPE, WWW_AUTHENTICATE};
+use http::{HeaderMap, HeaderValue, Response, StatusCode};
 
 use crate::{AuthError, AuthErrorKind, ConfigError};
 
@@ -34,6 +34,19 @@ use crate::{AuthError, AuthErrorKind, ConfigError};
 pub trait RejectionResponse<B> {
     /// The response for `error`.
     fn rejection_response(&self, error: &AuthError) -> Response<B>;
+
+    /// The response for `error` to a gRPC request (`content-type: application/grpc` or
+    /// `application/grpc+...`); by default [`rejection_response`](Self::rejection_response).
+    ///
+    /// The middleware then makes it a gRPC "trailers-only" answer: HTTP 200,
+    /// `content-type: application/grpc`, `grpc-status` from [`AuthErrorKind::grpc_status`] and
+    /// `grpc-message` with the [`description`](AuthError::description), keeping the
+    /// `WWW-Authenticate` challenge and the error extension. A gRPC client reads the status
+    /// from those headers alone, so the body should be empty: a hook that writes a body (JSON,
+    /// say) returns an empty one here.
+    fn grpc_rejection_response(&self, error: &AuthError) -> Response<B> {
+        self.rejection_response(error)
+    }
 }
 
 impl<B, F> RejectionResponse<B> for F
@@ -56,6 +69,11 @@ impl<B: Default> RejectionResponse<B> for DefaultRejection {
         Response::new(B::default())
     }
 }
+
+/// The gRPC status of a gRPC answer.
+const GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");
+/// The gRPC status message, percent-encoded.
+const GRPC_MESSAGE: HeaderName = HeaderName::from_static("grpc-message");
 
 /// Precomputed `WWW-Authenticate` values, one per error kind, so a rejection formats nothing.
 #[derive(Clone)]
@@ -121,7 +139,7 @@ pub(crate) fn challenge(
     kind: AuthErrorKind,
     scope: Option<&str>,
 ) -> Option<HeaderValue> {
-    if kind.status() == http::StatusCode::SERVICE_UNAVAILABLE {
+    if kind.status() == StatusCode::SERVICE_UNAVAILABLE {
         return None;
     }
     let mut params: Vec<String> = Vec::new();
@@ -145,12 +163,40 @@ pub(crate) fn challenge(
     HeaderValue::from_str(&value).ok()
 }
 
+/// Whether a request is a gRPC call: `content-type` is `application/grpc`, or
+/// `application/grpc+<format>` or `application/grpc;<parameters>` (ASCII case ignored). gRPC-Web
+/// (`application/grpc-web...`) is not: its clients read HTTP statuses.
+pub(crate) fn is_grpc(request: &HeaderMap) -> bool {
+    const GRPC: &[u8] = b"application/grpc";
+    request.get(CONTENT_TYPE).is_some_and(|value| {
+        let value = value.as_bytes();
+        value
+            .get(..GRPC.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(GRPC))
+            && matches!(value.get(GRPC.len()), None | Some(b'+' | b';'))
+    })
+}
+
+/// The `grpc-status` value of a gRPC code.
+fn grpc_status_value(code: i32) -> HeaderValue {
+    match code {
+        3 => HeaderValue::from_static("3"),
+        7 => HeaderValue::from_static("7"),
+        14 => HeaderValue::from_static("14"),
+        16 => HeaderValue::from_static("16"),
+        other => HeaderValue::from(other),
+    }
+}
+
 /// Makes the rejection response for `error` with `hook`, then enforces status, challenge (none
-/// for a 503, which says `Retry-After: 1` instead, unless the hook said otherwise) and the error extension.
+/// for a 503, which says `Retry-After: 1` instead, unless the hook said otherwise) and the error
+/// extension. A gRPC `request` gets a gRPC answer: HTTP 200 with `grpc-status` and
+/// `grpc-message` (see [`RejectionResponse::grpc_rejection_response`]).
 pub(crate) fn respond<B, R: RejectionResponse<B> + ?Sized>(
     hook: &R,
     error: AuthError,
     challenge: Option<&HeaderValue>,
+    request: &HeaderMap,
 ) -> Response<B> {
     #[cfg(feature = "tracing")]
     tracing::debug!(
@@ -160,8 +206,22 @@ pub(crate) fn respond<B, R: RejectionResponse<B> + ?Sized>(
         "request refused: {}",
         error.description()
     );
-    let mut response = hook.rejection_response(&error);
-    *response.status_mut() = error.status();
+    let grpc = is_grpc(request);
+    let mut response = if grpc {
+        let mut response = hook.grpc_rejection_response(&error);
+        *response.status_mut() = StatusCode::OK;
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+        headers.insert(GRPC_STATUS, grpc_status_value(error.kind().grpc_status()));
+        // Every description is printable ASCII without `%` (a unit test checks each): its own
+        // percent-encoding, as gRPC requires of `grpc-message`.
+        headers.insert(GRPC_MESSAGE, HeaderValue::from_static(error.description()));
+        response
+    } else {
+        let mut response = hook.rejection_response(&error);
+        *response.status_mut() = error.status();
+        response
+    };
     match challenge {
         Some(value) => {
             response.headers_mut().insert(WWW_AUTHENTICATE, value.clone());
@@ -171,7 +231,7 @@ pub(crate) fn respond<B, R: RejectionResponse<B> + ?Sized>(
         }
     }
     // A source that cannot answer now (503) may well answer in a second.
-    if error.status() == http::StatusCode::SERVICE_UNAVAILABLE {
+    if error.status() == StatusCode::SERVICE_UNAVAILABLE {
         response
             .headers_mut()
             .entry(http::header::RETRY_AFTER)
@@ -207,6 +267,79 @@ mod tests {
             challenge(None, AuthErrorKind::InsufficientScope, Some("a b")).unwrap(),
             "Bearer error=\"insufficient_scope\", scope=\"a b\""
         );
+    }
+
+    #[test]
+    fn every_description_is_its_own_grpc_percent_encoding() {
+        // gRPC percent-encodes `grpc-message` outside 0x20..=0x7E and `%`.
+        for kind in AuthErrorKind::ALL {
+            assert!(
+                kind.description()
+                    .bytes()
+                    .all(|b| (0x20..=0x7e).contains(&b) && b != b'%'),
+                "{kind:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn grpc_requests_are_told_by_their_content_type() {
+        let headers = |value: &'static str| {
+            let mut h = HeaderMap::new();
+            h.insert(CONTENT_TYPE, HeaderValue::from_static(value));
+            h
+        };
+        for yes in [
+            "application/grpc",
+            "application/grpc+proto",
+            "application/grpc+json",
+            "Application/GRPC",
+            "application/grpc;charset=utf-8",
+        ] {
+            assert!(is_grpc(&headers(yes)), "{yes}");
+        }
+        for no in [
+            "application/grpc-web",
+            "application/grpc-web-text+proto",
+            "application/grpcx",
+            "application/json",
+            "text/plain",
+            "application/grp",
+        ] {
+            assert!(!is_grpc(&headers(no)), "{no}");
+        }
+        assert!(!is_grpc(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn a_grpc_refusal_is_trailers_only() {
+        let mut request = HeaderMap::new();
+        request.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc+proto"));
+        let c = Challenges::none();
+        let expired = AuthError::new(AuthErrorKind::Expired);
+        let response: Response<()> = respond(&DefaultRejection, expired, c.get(expired.kind()), &request);
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()[CONTENT_TYPE], "application/grpc");
+        assert_eq!(response.headers()["grpc-status"], "16");
+        assert_eq!(response.headers()["grpc-message"], "token expired");
+        assert!(response.headers()[WWW_AUTHENTICATE]
+            .to_str()
+            .unwrap()
+            .contains("invalid_token"));
+        assert_eq!(response.extensions().get::<AuthError>(), Some(&expired));
+        let down = AuthError::new(AuthErrorKind::KeyUnavailable);
+        let response: Response<()> = respond(&DefaultRejection, down, None, &request);
+        assert_eq!(response.headers()["grpc-status"], "14");
+        assert!(response.headers().get(WWW_AUTHENTICATE).is_none());
+        // Plain HTTP is answered as before.
+        let response: Response<()> = respond(
+            &DefaultRejection,
+            expired,
+            c.get(expired.kind()),
+            &HeaderMap::new(),
+        );
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert!(response.headers().get("grpc-status").is_none());
     }
 
     #[test]

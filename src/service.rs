@@ -114,7 +114,9 @@ where
                 ResponseFuture::inner(self.inner.call(req))
             }
             Outcome::PassWithoutClaims => ResponseFuture::inner(self.inner.call(req)),
-            Outcome::Refused(error) => ResponseFuture::rejected(config.reject(&*self.rejection, error)),
+            Outcome::Refused(error) => {
+                ResponseFuture::rejected(config.reject(&*self.rejection, error, req.headers()))
+            }
             Outcome::Pending(key, token) => {
                 // The inner service is called later, from the future: move the service that
                 // `poll_ready` readied into it and keep a fresh clone here. See
