@@ -26,6 +26,9 @@ pub enum Claim {
     Jti,
     /// `sid`, the session id (OpenID Connect; read for the checks after validation).
     Sid,
+    /// `client_id`, the OAuth 2.0 client the token was issued to (RFC 9068 §2.2; required by
+    /// [`Validation::rfc9068`](crate::Validation::rfc9068)).
+    ClientId,
 }
 
 impl Claim {
@@ -41,6 +44,7 @@ impl Claim {
             Self::Sub => "sub",
             Self::Jti => "jti",
             Self::Sid => "sid",
+            Self::ClientId => "client_id",
         }
     }
 
@@ -55,6 +59,7 @@ impl Claim {
             "sub" => Self::Sub,
             "jti" => Self::Jti,
             "sid" => Self::Sid,
+            // `client_id` is read only by the RFC 9068 profile's own pass, not by these readers.
             _ => return None,
         })
     }
@@ -104,6 +109,9 @@ pub enum AuthErrorKind {
     TooOld,
     /// `iss` is not one of the configured issuers.
     InvalidIssuer,
+    /// `iss` names no issuer a multi-issuer resolver trusts (`issuers::Issuers`): chosen
+    /// before any key is looked up, and never a reason for a network request.
+    UntrustedIssuer,
     /// `aud` contains none of the configured audiences.
     InvalidAudience,
     /// The token carries `aud` but this service has no audience configured (RFC 7519 §4.1.3).
@@ -143,6 +151,7 @@ impl AuthErrorKind {
         Self::IssuedInFuture,
         Self::TooOld,
         Self::InvalidIssuer,
+        Self::UntrustedIssuer,
         Self::InvalidAudience,
         Self::UnexpectedAudience,
         Self::MissingClaim(Claim::Exp),
@@ -153,6 +162,7 @@ impl AuthErrorKind {
         Self::MissingClaim(Claim::Sub),
         Self::MissingClaim(Claim::Jti),
         Self::MissingClaim(Claim::Sid),
+        Self::MissingClaim(Claim::ClientId),
         Self::InvalidClaimType(Claim::Exp),
         Self::InvalidClaimType(Claim::Nbf),
         Self::InvalidClaimType(Claim::Iat),
@@ -161,6 +171,7 @@ impl AuthErrorKind {
         Self::InvalidClaimType(Claim::Sub),
         Self::InvalidClaimType(Claim::Jti),
         Self::InvalidClaimType(Claim::Sid),
+        Self::InvalidClaimType(Claim::ClientId),
         Self::InvalidClaims,
         Self::Revoked,
         Self::InsufficientScope,
@@ -188,6 +199,7 @@ impl AuthErrorKind {
             Self::IssuedInFuture => "token issued in the future",
             Self::TooOld => "token too old",
             Self::InvalidIssuer => "invalid issuer",
+            Self::UntrustedIssuer => "untrusted issuer",
             Self::InvalidAudience => "invalid audience",
             Self::UnexpectedAudience => "unexpected audience",
             Self::MissingClaim(Claim::Exp) => "missing exp claim",
@@ -198,6 +210,7 @@ impl AuthErrorKind {
             Self::MissingClaim(Claim::Sub) => "missing sub claim",
             Self::MissingClaim(Claim::Jti) => "missing jti claim",
             Self::MissingClaim(Claim::Sid) => "missing sid claim",
+            Self::MissingClaim(Claim::ClientId) => "missing client_id claim",
             Self::InvalidClaimType(Claim::Exp) => "invalid exp claim",
             Self::InvalidClaimType(Claim::Nbf) => "invalid nbf claim",
             Self::InvalidClaimType(Claim::Iat) => "invalid iat claim",
@@ -206,6 +219,7 @@ impl AuthErrorKind {
             Self::InvalidClaimType(Claim::Sub) => "invalid sub claim",
             Self::InvalidClaimType(Claim::Jti) => "invalid jti claim",
             Self::InvalidClaimType(Claim::Sid) => "invalid sid claim",
+            Self::InvalidClaimType(Claim::ClientId) => "invalid client_id claim",
             Self::InvalidClaims => "invalid claims",
             Self::Revoked => "token revoked",
             Self::InsufficientScope => "insufficient scope",

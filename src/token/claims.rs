@@ -142,7 +142,8 @@ impl<'de> Visitor<'de> for ObservedSeed<'_> {
                         }
                     }
                 }
-                None => {
+                // Never watched (see `Claim::from_name`).
+                Some(Claim::ClientId) | None => {
                     map.next_value::<IgnoredAny>()?;
                 }
             }

@@ -115,6 +115,40 @@ impl<'h> Header<'h> {
     }
 }
 
+/// What a `typ` value says, for the rules that care (RFC 9068 requires `at+jwt`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TokenType {
+    /// No `typ`.
+    Absent,
+    /// `JWT` or `application/jwt`.
+    Jwt,
+    /// `at+jwt` or `application/at+jwt`.
+    AccessToken,
+    /// Anything else.
+    Other,
+}
+
+impl Header<'_> {
+    /// The kind of `typ` (case-insensitive, with an optional `application/` prefix: RFC 7515
+    /// §4.1.9).
+    pub(crate) fn token_type(&self) -> TokenType {
+        let Some(typ) = &self.typ else {
+            return TokenType::Absent;
+        };
+        let bare = match typ.get(..12) {
+            Some(prefix) if prefix.eq_ignore_ascii_case("application/") => typ.get(12..).unwrap_or(""),
+            _ => typ,
+        };
+        if bare.eq_ignore_ascii_case("JWT") {
+            TokenType::Jwt
+        } else if bare.eq_ignore_ascii_case("at+jwt") {
+            TokenType::AccessToken
+        } else {
+            TokenType::Other
+        }
+    }
+}
+
 fn is_access_token_type(typ: &str) -> bool {
     let bare = match typ.get(..12) {
         Some(prefix) if prefix.eq_ignore_ascii_case("application/") => typ.get(12..).unwrap_or(""),

@@ -104,7 +104,7 @@ impl<'de> State<'de, '_> {
             Claim::Iss => self.observed.iss = found(self.issuers),
             Claim::Aud => self.observed.aud = found(self.audiences),
             Claim::Sub => self.observed.sub = Match::Matched,
-            Claim::Jti | Claim::Sid => {}
+            Claim::Jti | Claim::Sid | Claim::ClientId => {}
             _ => self.observe_num(claim, Num::WrongType),
         }
     }
@@ -118,7 +118,7 @@ impl<'de> State<'de, '_> {
             Claim::Aud => self.observed.aud = Match::WrongType,
             Claim::Sub => self.observed.sub = Match::WrongType,
             // Identifiers of another type identify nothing.
-            Claim::Jti | Claim::Sid => {}
+            Claim::Jti | Claim::Sid | Claim::ClientId => {}
         }
     }
 
@@ -130,7 +130,7 @@ impl<'de> State<'de, '_> {
             Claim::Iss => self.observed.iss != Match::Absent,
             Claim::Aud => self.observed.aud != Match::Absent,
             Claim::Sub => self.observed.sub != Match::Absent,
-            Claim::Jti | Claim::Sid => true,
+            Claim::Jti | Claim::Sid | Claim::ClientId => true,
         }
     }
 }

@@ -3,6 +3,7 @@
 //! of your own run after the signature and the registered claims.
 
 mod check;
+mod profile;
 mod rules;
 mod verify;
 

@@ -50,6 +50,14 @@ pub struct Validation {
     pub(super) max_token_len: usize,
     pub(super) clock: Option<Arc<dyn Clock>>,
     pub(super) checks: Arc<[Arc<dyn TokenCheck>]>,
+    pub(super) profile: Option<Profile>,
+}
+
+/// The JWT access-token profile's rules (RFC 9068), when [`Validation::rfc9068`] turned it on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Profile {
+    /// `typ: JWT` is accepted too ([`Validation::accept_typ_jwt`]).
+    pub(super) accept_typ_jwt: bool,
 }
 
 impl Default for Validation {
@@ -71,6 +79,7 @@ impl fmt::Debug for Validation {
             .field("max_token_len", &self.max_token_len)
             .field("clock", &self.clock.as_ref().map(|_| "<custom>"))
             .field("checks", &self.checks.len())
+            .field("profile", &self.profile)
             .finish()
     }
 }
@@ -90,7 +99,62 @@ impl Validation {
             max_token_len: DEFAULT_MAX_TOKEN_LEN,
             clock: None,
             checks: Arc::from([]),
+            profile: None,
         }
+    }
+
+    /// The JWT profile for OAuth 2.0 access tokens (RFC 9068), on top of the strict defaults:
+    ///
+    /// | rule | |
+    /// | --- | --- |
+    /// | `typ` | required: `at+jwt` or `application/at+jwt` (case-insensitive); `JWT` only with [`accept_typ_jwt`](Self::accept_typ_jwt) |
+    /// | `iss`, `exp`, `aud`, `sub`, `client_id`, `iat`, `jti` | required (§2.2); `sub`, `client_id` and `jti` strings |
+    /// | `iss`, `aud` | matched against the configured issuers and audiences (configure them: with no audience, a token's `aud` is refused as for any validation) |
+    /// | `scope` | read as RFC 9068 §2.2.3 says by [`Scopes`](crate::Scopes) (space-separated), shared with [`RequireClaimsLayer::scopes`](crate::RequireClaimsLayer::scopes) |
+    ///
+    /// A missing claim is refused with [`AuthErrorKind::MissingClaim`](crate::AuthErrorKind::MissingClaim)
+    /// naming it ("missing client_id claim"); a token without `typ: at+jwt` with
+    /// [`AuthErrorKind::InvalidTokenType`](crate::AuthErrorKind::InvalidTokenType).
+    ///
+    /// ```
+    /// use tower_jwt_auth::{AuthErrorKind, Claim, NumericDate, SigningKey, Validation};
+    ///
+    /// let signing = SigningKey::hs256([9u8; 32])?.with_typ("at+jwt")?;
+    /// let validation = Validation::rfc9068()
+    ///     .issuer("https://auth.example.com")?
+    ///     .audience("https://api.example.com")?;
+    /// let mut claims = serde_json::json!({
+    ///     "iss": "https://auth.example.com", "aud": "https://api.example.com",
+    ///     "sub": "alice", "client_id": "web", "jti": "7f1c", "scope": "orders:read",
+    ///     "iat": NumericDate::now().as_secs(), "exp": NumericDate::now().as_secs() + 300,
+    /// });
+    /// let token = signing.sign(&claims)?;
+    /// assert!(validation.verify::<serde_json::Value>(&token, &signing.verifying_key()).is_ok());
+    ///
+    /// claims.as_object_mut().unwrap().remove("client_id");
+    /// let token = signing.sign(&claims)?;
+    /// let err = validation.verify::<serde_json::Value>(&token, &signing.verifying_key()).unwrap_err();
+    /// assert_eq!(err.kind(), AuthErrorKind::MissingClaim(Claim::ClientId));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn rfc9068() -> Self {
+        let mut validation = Self::new();
+        validation.require_sub = true;
+        validation.profile = Some(Profile {
+            accept_typ_jwt: false,
+        });
+        validation
+    }
+
+    /// With [`rfc9068`](Self::rfc9068): also accepts `typ: JWT` (`application/jwt`), which some
+    /// identity providers send on access tokens; every other rule of the profile stays. Without
+    /// the profile it changes nothing (`JWT` is accepted anyway).
+    pub fn accept_typ_jwt(mut self) -> Self {
+        if let Some(profile) = &mut self.profile {
+            profile.accept_typ_jwt = true;
+        }
+        self
     }
 
     /// Accepts tokens from `issuer` (call again for several). Once one is set, `iss` is required.

@@ -122,6 +122,7 @@ impl Validation {
     ) -> Result<(Compact<'t>, Header<'b>, Algorithm), AuthErrorKind> {
         let parsed = self.parse_jws(token, header_buf)?;
         parsed.1.check_jwt_type()?;
+        self.check_profile_type(&parsed.1)?;
         Ok(parsed)
     }
 
@@ -169,6 +170,7 @@ impl Validation {
         match tap::deserialize::<T>(payload, issuers, &self.audiences, capture_ids) {
             Ok((claims, Some((observed, ids)))) => {
                 self.check_claims(&observed, issuers)?;
+                self.check_profile_claims(payload, &observed)?;
                 self.run_checks(payload, issuers, &observed, ids)?;
                 Ok(claims)
             }
@@ -177,6 +179,7 @@ impl Validation {
             Ok((claims, None)) => {
                 let (observed, ids) = self.observe(payload, issuers, capture_ids)?;
                 self.check_claims(&observed, issuers)?;
+                self.check_profile_claims(payload, &observed)?;
                 self.run_checks(payload, issuers, &observed, ids)?;
                 Ok(claims)
             }
@@ -184,6 +187,7 @@ impl Validation {
             Err(_) => {
                 let (observed, _) = self.observe(payload, issuers, false)?;
                 self.check_claims(&observed, issuers)?;
+                self.check_profile_claims(payload, &observed)?;
                 Err(AuthErrorKind::InvalidClaims)
             }
         }
