@@ -125,8 +125,8 @@ RANKS = [
     (("key",), 2),
     (("validation",), 3), (("dangerous",), 3),
     (("config",), 4), (("layer",), 4), (("service",), 4), (("future",), 4), (("source",), 4), (("rejection",), 4),
-    (("authorize",), 4), (("extract",), 4), (("publish",), 4),
-    (("jwks",), 5), (("revocation",), 5), (("session",), 5), (("grpc",), 5),
+    (("authorize",), 4), (("extract",), 4), (("publish",), 4), (("metadata",), 4),
+    (("jwks",), 5), (("revocation",), 5), (("session",), 5), (("grpc",), 5), (("issuers",), 5),
 ]
 
 def rank_of(m):

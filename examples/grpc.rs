@@ -32,10 +32,13 @@
 //! `JWT_SECRET` a token in the logs would be a credential for anyone who reads them (mint your
 //! own with `jwtck sign`).
 //!
-//! Limits (people copy this): at most 64 concurrent streams per connection and 64 requests in
-//! progress per connection, 16 KiB of request headers, 30 s to answer a call (a `Watch` stream
-//! may then run on), keep-alive pings every 30 s with 10 s to answer, and a drain of 30 s on
-//! SIGTERM or Ctrl-C.
+//! Limits (people copy this): at most 2,048 connections (fewer under a lower descriptor limit:
+//! the soft `RLIMIT_NOFILE` less 64), each of which must send its first bytes (the HTTP/2
+//! preface) within 10 s and is closed gracefully after 10 min (clients reconnect; a `Watch`
+//! stream is cut then); accept errors (out of descriptors) back off instead of spinning; at
+//! most 64 concurrent streams and 64 requests in progress per connection, 16 KiB of request
+//! headers, 30 s to answer a call (a `Watch` stream may then run on), keep-alive pings every
+//! 30 s with 10 s to answer, and a drain of 30 s on SIGTERM or Ctrl-C.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -204,8 +207,10 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+    let incoming = connections::incoming(listener, connections::max_connections());
     Server::builder()
+        .max_connection_age(Duration::from_secs(600))
+        .max_connection_age_grace(Duration::from_secs(30))
         .timeout(Duration::from_secs(30))
         .concurrency_limit_per_connection(64)
         .max_concurrent_streams(64)
@@ -217,6 +222,155 @@ pub async fn serve(
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await?;
     Ok(())
+}
+
+/// The connections the server accepts: bounded in number, and each given a deadline for its
+/// first bytes (tonic's own accept loop has neither, and retries a failed accept at once).
+pub mod connections {
+    use std::future::Future;
+    use std::io;
+    use std::pin::Pin;
+    use std::sync::Arc;
+    use std::task::{Context, Poll};
+    use std::time::Duration;
+
+    use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+    use tokio::net::{TcpListener, TcpStream};
+    use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+    use tokio::time::{sleep, Sleep};
+    use tonic::codegen::tokio_stream::wrappers::ReceiverStream;
+    use tonic::transport::server::{Connected, TcpConnectInfo};
+
+    /// The most connections at once, whatever the descriptor limit.
+    pub const MAX_CONNECTIONS: usize = 2048;
+    /// Descriptors kept free for everything else.
+    const HEADROOM: u64 = 64;
+    /// How long a new connection may stay silent.
+    pub const FIRST_BYTES_TIMEOUT: Duration = Duration::from_secs(10);
+
+    /// The cap for this process: the soft descriptor limit less 64 (half of it if that is
+    /// more), at most [`MAX_CONNECTIONS`].
+    pub fn max_connections() -> usize {
+        let limits = std::fs::read_to_string("/proc/self/limits").unwrap_or_default();
+        let soft = limits
+            .lines()
+            .find_map(|line| line.strip_prefix("Max open files"))
+            .and_then(|rest| rest.split_whitespace().next())
+            .map_or(1024, |soft| soft.parse().unwrap_or(u64::MAX));
+        let cap = soft.saturating_sub(HEADROOM).max(soft / 2);
+        usize::try_from(cap).map_or(MAX_CONNECTIONS, |cap| cap.clamp(1, MAX_CONNECTIONS))
+    }
+
+    /// Accepts on `listener`, holding at most `cap` connections open (past it new ones wait in
+    /// the kernel's backlog); an accept error waits 100 ms, doubling up to 1 s.
+    pub fn incoming(listener: TcpListener, cap: usize) -> ReceiverStream<io::Result<Limited>> {
+        let (sender, receiver) = mpsc::channel(1);
+        let slots = Arc::new(Semaphore::new(cap.max(1)));
+        tokio::spawn(async move {
+            let mut backoff = Duration::from_millis(100);
+            loop {
+                let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
+                    return;
+                };
+                let stream = tokio::select! {
+                    accepted = listener.accept() => accepted,
+                    () = sender.closed() => return,
+                };
+                match stream {
+                    Ok((stream, _)) => {
+                        backoff = Duration::from_millis(100);
+                        let _ = stream.set_nodelay(true);
+                        if sender.send(Ok(Limited::new(stream, slot))).await.is_err() {
+                            return;
+                        }
+                    }
+                    Err(_) => {
+                        sleep(backoff).await;
+                        backoff = (backoff * 2).min(Duration::from_secs(1));
+                    }
+                }
+            }
+        });
+        ReceiverStream::new(receiver)
+    }
+
+    /// An accepted connection: its slot under the cap, and its deadline for first bytes.
+    #[derive(Debug)]
+    pub struct Limited {
+        stream: TcpStream,
+        _slot: OwnedSemaphorePermit,
+        /// Until the first bytes arrive.
+        first_bytes: Option<Pin<Box<Sleep>>>,
+    }
+
+    impl Limited {
+        fn new(stream: TcpStream, slot: OwnedSemaphorePermit) -> Self {
+            Self {
+                stream,
+                _slot: slot,
+                first_bytes: Some(Box::pin(sleep(FIRST_BYTES_TIMEOUT))),
+            }
+        }
+    }
+
+    impl AsyncRead for Limited {
+        fn poll_read(
+            self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            let this = self.get_mut();
+            let before = buf.filled().len();
+            let read = Pin::new(&mut this.stream).poll_read(cx, buf);
+            if let Some(deadline) = &mut this.first_bytes {
+                match read {
+                    Poll::Ready(Ok(())) if buf.filled().len() > before => this.first_bytes = None,
+                    Poll::Pending if deadline.as_mut().poll(cx).is_ready() => {
+                        return Poll::Ready(Err(io::Error::new(
+                            io::ErrorKind::TimedOut,
+                            "no bytes within the first-bytes timeout",
+                        )));
+                    }
+                    _ => {}
+                }
+            }
+            read
+        }
+    }
+
+    impl AsyncWrite for Limited {
+        fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+            Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+        }
+
+        fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+        }
+
+        fn poll_write_vectored(
+            self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            bufs: &[io::IoSlice<'_>],
+        ) -> Poll<io::Result<usize>> {
+            Pin::new(&mut self.get_mut().stream).poll_write_vectored(cx, bufs)
+        }
+
+        fn is_write_vectored(&self) -> bool {
+            self.stream.is_write_vectored()
+        }
+    }
+
+    impl Connected for Limited {
+        type ConnectInfo = TcpConnectInfo;
+
+        fn connect_info(&self) -> TcpConnectInfo {
+            self.stream.connect_info()
+        }
+    }
 }
 
 /// What is printed once listening on `addr`.

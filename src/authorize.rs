@@ -11,7 +11,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::future::RequireClaimsFuture;
-use crate::rejection::{challenge, check_quoted, respond};
+use crate::rejection::{challenge, check_quoted, check_resource_metadata, is_grpc, respond};
 use crate::{AuthError, AuthErrorKind, Claims, ConfigError, DefaultRejection, RejectionResponse, Scopes};
 
 /// Requires the verified [`Claims<T>`] of a request to satisfy a predicate.
@@ -22,6 +22,9 @@ use crate::{AuthError, AuthErrorKind, Claims, ConfigError, DefaultRejection, Rej
 /// | --- | --- | --- |
 /// | no claims (auth layer missing, or optional mode without a token) | 401 | `Bearer` |
 /// | predicate false | 403 | `Bearer error="insufficient_scope"` (+ `scope="..."` for [`scopes`](Self::scopes)) |
+///
+/// [`realm`](Self::realm) and [`resource_metadata`](Self::resource_metadata) add their
+/// parameters to both, as they do for [`JwtAuthLayer`](crate::JwtAuthLayer).
 ///
 /// A gRPC request is refused with a gRPC status instead (`PERMISSION_DENIED` for 403,
 /// `UNAUTHENTICATED` for 401), as [`JwtAuthLayer`](crate::JwtAuthLayer) does.
@@ -51,8 +54,25 @@ pub struct RequireClaimsLayer<T, P, R = DefaultRejection> {
 struct Shared<P> {
     predicate: P,
     scope: Option<Box<str>>,
+    realm: Option<Box<str>>,
+    resource_metadata: Option<Box<str>>,
     forbidden: Option<HeaderValue>,
     unauthorized: Option<HeaderValue>,
+}
+
+impl<P> Shared<P> {
+    /// Computes the two challenges again from the scope, realm and resource metadata URL.
+    fn rebuild(&mut self) {
+        let realm = self.realm.as_deref();
+        let url = self.resource_metadata.as_deref();
+        self.forbidden = challenge(
+            realm,
+            AuthErrorKind::InsufficientScope,
+            self.scope.as_deref(),
+            url,
+        );
+        self.unauthorized = challenge(realm, AuthErrorKind::MissingToken, None, url);
+    }
 }
 
 impl<T, P, R> Clone for RequireClaimsLayer<T, P, R> {
@@ -84,13 +104,17 @@ where
     }
 
     fn build(predicate: P, scope: Option<&str>) -> Self {
+        let mut shared = Shared {
+            predicate,
+            scope: scope.map(Into::into),
+            realm: None,
+            resource_metadata: None,
+            forbidden: None,
+            unauthorized: None,
+        };
+        shared.rebuild();
         Self {
-            shared: Arc::new(Shared {
-                predicate,
-                scope: scope.map(Into::into),
-                forbidden: challenge(None, AuthErrorKind::InsufficientScope, scope),
-                unauthorized: challenge(None, AuthErrorKind::MissingToken, None),
-            }),
+            shared: Arc::new(shared),
             rejection: Arc::new(DefaultRejection),
             _claims: PhantomData,
         }
@@ -149,7 +173,8 @@ impl<T> RequireClaimsLayer<T, ()> {
 
 impl<T, P, R> RequireClaimsLayer<T, P, R> {
     /// The `realm` of the `WWW-Authenticate` challenges (use the same as the
-    /// [`JwtAuthLayer`](crate::JwtAuthLayer)'s). Default: none.
+    /// [`JwtAuthLayer`](crate::JwtAuthLayer)'s). Default: none. Keeps the
+    /// [`resource_metadata`](Self::resource_metadata) set before (and is kept by one set after).
     ///
     /// # Errors
     /// [`ConfigError::InvalidHeaderValue`] for characters that cannot be sent in a quoted string.
@@ -159,12 +184,45 @@ impl<T, P, R> RequireClaimsLayer<T, P, R> {
     pub fn realm(mut self, realm: &str) -> Result<Self, ConfigError> {
         check_quoted("realm", realm)?;
         let shared = Arc::get_mut(&mut self.shared).ok_or(ConfigError::OutOfRange("realm after clone"))?;
-        shared.forbidden = challenge(
-            Some(realm),
-            AuthErrorKind::InsufficientScope,
-            shared.scope.as_deref(),
-        );
-        shared.unauthorized = challenge(Some(realm), AuthErrorKind::MissingToken, None);
+        shared.realm = Some(realm.into());
+        shared.rebuild();
+        Ok(self)
+    }
+
+    /// The RFC 9728 `resource_metadata` URL at the end of both challenges, 401 (no claims) and
+    /// 403 (after `scope`); use the same as the
+    /// [`JwtAuthLayer::resource_metadata`](crate::JwtAuthLayer::resource_metadata)'s. Default:
+    /// none. Keeps the [`realm`](Self::realm) set before (and is kept by one set after).
+    ///
+    /// ```
+    /// use tower_jwt_auth::{ProtectedResourceMetadata, RequireClaimsLayer, Scopes};
+    ///
+    /// #[derive(Clone, serde::Deserialize)]
+    /// struct MyClaims { #[serde(default)] scope: Scopes }
+    ///
+    /// let metadata: ProtectedResourceMetadata = ProtectedResourceMetadata::new("https://api.example.com")?
+    ///     .scopes_supported(["orders:read"])?;
+    /// let orders = RequireClaimsLayer::scopes(["orders:read"], |c: &MyClaims| &c.scope)?
+    ///     .resource_metadata(metadata.url())?;
+    /// // A token without the scope is answered:
+    /// // 403, WWW-Authenticate: Bearer error="insufficient_scope", scope="orders:read",
+    /// //      resource_metadata="https://api.example.com/.well-known/oauth-protected-resource"
+    /// # let _ = orders;
+    /// # Ok::<(), tower_jwt_auth::ConfigError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidUrl`] unless `url` is an absolute `https://` URL (`http://` on
+    /// loopback) without fragment, made of RFC 3986 characters.
+    ///
+    /// Configure the layer before cloning it: on a clone this fails with
+    /// [`ConfigError::OutOfRange`].
+    pub fn resource_metadata(mut self, url: &str) -> Result<Self, ConfigError> {
+        check_resource_metadata(url)?;
+        let shared =
+            Arc::get_mut(&mut self.shared).ok_or(ConfigError::OutOfRange("resource_metadata after clone"))?;
+        shared.resource_metadata = Some(url.into());
+        shared.rebuild();
         Ok(self)
     }
 
@@ -261,7 +319,7 @@ where
             &*self.rejection,
             AuthError::new(kind),
             challenge,
-            req.headers(),
+            is_grpc(&req),
         ))
     }
 }

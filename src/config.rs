@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use http::{HeaderMap, Response};
+use http::Response;
 
 use crate::rejection::{respond, Challenges};
 use crate::{AuthError, RejectionResponse, TokenCheck, TokenSource, Validation};
@@ -22,14 +22,14 @@ pub(crate) struct Config<K> {
 }
 
 impl<K> Config<K> {
-    /// The refusal of `error` to a request with `headers`: the hook's response with the
-    /// middleware's status, challenge and error extension (a gRPC answer to a gRPC request).
+    /// The refusal of `error`: the hook's response with the middleware's status, challenge and
+    /// error extension (a gRPC answer to a gRPC call, `grpc`).
     pub(crate) fn reject<B, R: RejectionResponse<B> + ?Sized>(
         &self,
         hook: &R,
         error: AuthError,
-        headers: &HeaderMap,
+        grpc: bool,
     ) -> Response<B> {
-        respond(hook, error, self.challenges.get(error.kind()), headers)
+        respond(hook, error, self.challenges.get(error.kind()), grpc)
     }
 }

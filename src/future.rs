@@ -16,6 +16,7 @@ use tower_service::Service;
 
 use crate::config::Config;
 pub use crate::either::EitherFuture;
+use crate::rejection::is_grpc;
 use crate::{Claims, KeyResolver, RejectionResponse};
 
 pin_project! {
@@ -154,7 +155,7 @@ where
                         Err(error) => {
                             // Done: a poll after this finds no key future to poll again.
                             this.state.set(State::Rejected { response: None });
-                            return Poll::Ready(Ok(config.reject(&*rejection, error, request.headers())));
+                            return Poll::Ready(Ok(config.reject(&*rejection, error, is_grpc(&request))));
                         }
                     }
                 }

@@ -22,6 +22,10 @@ use crate::{
 /// | token refused (forged, expired, wrong `iss`/`aud`, unknown `kid`, wrong `alg`, too large, `Bearer` with nothing after it...) | 401 | `Bearer error="invalid_token", error_description="..."` |
 /// | the key source cannot answer | 503 | none |
 ///
+/// With [`realm`](Self::realm) set, every challenge starts with `realm="..."`; with
+/// [`resource_metadata`](Self::resource_metadata) set (RFC 9728), every challenge ends with
+/// `resource_metadata="..."`.
+///
 /// The [`AuthError`](crate::AuthError) is inserted into the extensions of every rejection.
 ///
 /// A gRPC request (`content-type: application/grpc` or `application/grpc+...`) is refused the
@@ -74,6 +78,7 @@ impl<T, K, R> fmt::Debug for JwtAuthLayer<T, K, R> {
             .field("source", &self.config.source)
             .field("optional", &self.config.optional)
             .field("realm", &self.config.challenges.realm())
+            .field("resource_metadata", &self.config.challenges.resource_metadata())
             .field("claims", &std::any::type_name::<T>())
             .finish_non_exhaustive()
     }
@@ -187,11 +192,57 @@ impl<T, K: Clone, R> JwtAuthLayer<T, K, R> {
 
     /// The `realm` of the `WWW-Authenticate` challenges. Default: none.
     ///
+    /// Keeps the [`resource_metadata`](Self::resource_metadata) set before (and is kept by
+    /// one set after).
+    ///
     /// # Errors
     /// [`ConfigError::InvalidHeaderValue`] for characters that cannot be sent in a quoted
     /// string (quotes, backslashes, control or non-ASCII characters).
     pub fn realm(mut self, realm: &str) -> Result<Self, ConfigError> {
-        self.config_mut().challenges = Challenges::new(Some(realm))?;
+        let challenges = Challenges::new(Some(realm), self.config.challenges.resource_metadata())?;
+        self.config_mut().challenges = challenges;
+        Ok(self)
+    }
+
+    /// The URL of the resource's OAuth 2.0 Protected Resource Metadata (RFC 9728 §5.1), sent as
+    /// `resource_metadata="<url>"` at the end of every challenge of this layer (400 and 401;
+    /// a 503 has none): a client refused for want of a token learns there where to get one.
+    /// Default: none.
+    ///
+    /// Pass the [`url`](crate::ProtectedResourceMetadata::url) of the
+    /// [`ProtectedResourceMetadata`](crate::ProtectedResourceMetadata) you serve, and give a
+    /// [`RequireClaimsLayer`](crate::RequireClaimsLayer) inside the same URL. Keeps the
+    /// [`realm`](Self::realm) set before (and is kept by one set after).
+    ///
+    /// ```
+    /// use tower_jwt_auth::{JwtAuthLayer, ProtectedResourceMetadata};
+    ///
+    /// #[derive(Clone, serde::Deserialize)]
+    /// struct MyClaims { sub: String }
+    ///
+    /// let metadata: ProtectedResourceMetadata = ProtectedResourceMetadata::new("https://api.example.com")?
+    ///     .authorization_servers(["https://login.example.com"])?;
+    /// let auth = JwtAuthLayer::<MyClaims>::hs256(b"a secret of at least thirty-two bytes!")?
+    ///     .resource_metadata(metadata.url())?
+    ///     .realm("api")?;
+    /// // A request without a token is answered:
+    /// // 401, WWW-Authenticate: Bearer realm="api",
+    /// //      resource_metadata="https://api.example.com/.well-known/oauth-protected-resource"
+    /// # let _ = auth;
+    /// // A relative URL is refused.
+    /// assert!(JwtAuthLayer::<MyClaims>::hs256(b"a secret of at least thirty-two bytes!")?
+    ///     .resource_metadata(metadata.path())
+    ///     .is_err());
+    /// # Ok::<(), tower_jwt_auth::ConfigError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidUrl`] unless `url` is an absolute `https://` URL (`http://` on
+    /// loopback) without fragment, made of RFC 3986 characters (so it can be sent in a quoted
+    /// string).
+    pub fn resource_metadata(mut self, url: &str) -> Result<Self, ConfigError> {
+        let challenges = Challenges::new(self.config.challenges.realm(), Some(url))?;
+        self.config_mut().challenges = challenges;
         Ok(self)
     }
 

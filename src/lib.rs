@@ -102,9 +102,13 @@ pub mod future;
 pub mod grpc;
 #[cfg(feature = "jwks")]
 #[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
+pub mod issuers;
+#[cfg(feature = "jwks")]
+#[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
 pub mod jwks;
 pub mod key;
 mod layer;
+mod metadata;
 #[cfg(feature = "aws-lc")]
 mod publish;
 mod rejection;
@@ -131,6 +135,7 @@ pub use self::extract::MissingClaims;
 pub use self::jwks::{JwksOptions, JwksResolver};
 pub use self::key::{resolver_fn, Jwk, JwkSet, KeyResolver, KeyRing, KeySet, SigningKey, VerifyingKey};
 pub use self::layer::JwtAuthLayer;
+pub use self::metadata::{BearerMethod, ProtectedResourceMetadata};
 #[cfg(feature = "aws-lc")]
 #[cfg_attr(docsrs, doc(cfg(feature = "aws-lc")))]
 pub use self::publish::PublishJwks;

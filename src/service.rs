@@ -11,6 +11,7 @@ use tower_service::Service;
 
 use crate::config::Config;
 use crate::future::ResponseFuture;
+use crate::rejection::is_grpc;
 use crate::source::refusal;
 use crate::validation::Verification;
 use crate::{
@@ -115,7 +116,7 @@ where
             }
             Outcome::PassWithoutClaims => ResponseFuture::inner(self.inner.call(req)),
             Outcome::Refused(error) => {
-                ResponseFuture::rejected(config.reject(&*self.rejection, error, req.headers()))
+                ResponseFuture::rejected(config.reject(&*self.rejection, error, is_grpc(&req)))
             }
             Outcome::Pending(key, token) => {
                 // The inner service is called later, from the future: move the service that

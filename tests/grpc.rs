@@ -618,3 +618,86 @@ async fn grpcio_agrees_with_the_example() {
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines, expected, "{stdout}");
 }
+
+/// A hook that writes a JSON body (the documented closure form) still answers gRPC calls
+/// trailers-only: its headers, no body (gRPC C-core clients fail on one).
+#[tokio::test]
+async fn a_json_hook_answers_grpc_calls_without_a_body() {
+    let recorder = Recorder::default();
+    let hook = |error: &tower_jwt_auth::AuthError| -> http::Response<tonic::body::Body> {
+        let body = format!("{{\"error\":\"{}\"}}", error.description());
+        let mut response = http::Response::new(tonic::body::Body::new(http_body_util::Full::new(
+            bytes::Bytes::from(body),
+        )));
+        response
+            .headers_mut()
+            .insert("content-type", "application/json".parse().unwrap());
+        response
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = Server::builder()
+        .layer(layer().with_rejection(hook))
+        .add_routes(routes(&recorder))
+        .serve_with_incoming(TcpIncoming::from(listener));
+    tokio::spawn(server);
+    let mut health = client(addr).await;
+    refused(health.check(check(None)).await, Code::Unauthenticated, "no token");
+    let mut send = h2c(addr).await;
+    let request = HttpRequest::post(format!("http://{addr}{CHECK}"))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .body(Empty::<bytes::Bytes>::new())
+        .unwrap();
+    let response = send.send_request(request).await.unwrap();
+    assert_eq!(response.headers()["content-type"], "application/grpc");
+    assert_eq!(response.headers()["grpc-status"], "16");
+    assert!(response.headers().get("content-length").is_none());
+    assert!(http_body::Body::is_end_stream(response.body()));
+    assert!(response
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .is_empty());
+}
+
+/// A gRPC content type does not turn a plain request's refusal into a 200: HTTP/1.1, or a GET
+/// over HTTP/2, is answered in HTTP.
+#[tokio::test]
+async fn a_grpc_content_type_outside_a_grpc_call_gets_an_http_answer() {
+    let recorder = Recorder::default();
+    let app = axum::Router::new()
+        .route(
+            "/me",
+            get(|claims: tower_jwt_auth::Claims<MyClaims>| async move { claims.0.sub }),
+        )
+        .merge(routes(&recorder).into_axum_router())
+        .layer(layer());
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let get_me = || {
+        HttpRequest::get(format!("http://{addr}/me"))
+            .header("content-type", "application/grpc")
+            .body(Empty::<bytes::Bytes>::new())
+            .unwrap()
+    };
+    let mut h2 = h2c(addr).await;
+    let response = h2.send_request(get_me()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(response.headers().get("grpc-status").is_none());
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut h1, connection) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tcp))
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let post = HttpRequest::post(format!("http://{addr}{CHECK}"))
+        .header("content-type", "application/grpc")
+        .body(Empty::<bytes::Bytes>::new())
+        .unwrap();
+    let response = h1.send_request(post).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(response.headers().get("grpc-status").is_none());
+}

@@ -20,6 +20,7 @@ use super::options::JwksOptions;
 use super::status::JwksStatus;
 use crate::key::jwk::DocumentError;
 use crate::key::snapshot::Snapshot;
+use crate::key::Binding;
 use crate::{ConfigError, KeySet};
 
 /// What a resolver shares with its clones and its background task.
@@ -32,6 +33,9 @@ pub(super) struct Cache {
     refresher: AtomicBool,
     /// OIDC: the `jwks_uri` found by discovery, and when.
     discovered: Discovered,
+    /// The issuer every fetched key is bound to (OIDC, or one issuer of several), with its
+    /// own rules.
+    binding: Option<Arc<Binding>>,
 }
 
 #[derive(Default)]
@@ -89,8 +93,13 @@ fn random_fraction() -> f64 {
 
 impl Cache {
     /// An empty cache for `source`; nothing is fetched yet.
-    pub(super) fn new(source: Source, options: JwksOptions) -> Result<Self, ConfigError> {
+    pub(super) fn new(
+        source: Source,
+        options: JwksOptions,
+        binding: Option<Arc<Binding>>,
+    ) -> Result<Self, ConfigError> {
         Ok(Self {
+            binding,
             client: HttpClient::new(&options)?,
             source,
             options,
@@ -258,14 +267,13 @@ impl Cache {
         match result {
             Ok((set, ttl)) => {
                 tracing::debug!(target: "tower_jwt_auth::jwks", keys = set.len(), ttl_secs = ttl.as_secs(), "key set fetched");
-                let issuer = self.source.issuer();
                 self.snapshot.store(Arc::new(Snapshot {
                     keys: set
                         .keys()
                         .cloned()
                         // Discovered keys verify that issuer's tokens only.
-                        .map(|key| match issuer {
-                            Some(issuer) => key.bound_to(issuer),
+                        .map(|key| match &self.binding {
+                            Some(binding) => key.with_binding(Arc::clone(binding)),
                             None => key,
                         })
                         .map(Arc::new)

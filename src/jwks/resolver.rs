@@ -14,7 +14,7 @@ use super::error::FetchError;
 use super::options::JwksOptions;
 use super::status::JwksStatus;
 use crate::key::snapshot::CachedKey;
-use crate::key::{KeyError, KeyQuery, KeyRef, KeyResolver, Resolution};
+use crate::key::{Binding, KeyError, KeyQuery, KeyRef, KeyResolver, Resolution};
 use crate::{Algorithm, ConfigError, VerifyingKey};
 
 /// A [`KeyResolver`] over a remote JWK Set (see the [module docs](crate::jwks)).
@@ -89,13 +89,38 @@ impl JwksResolver {
     /// # Errors
     /// As [`new`](Self::new), for the issuer URL.
     pub fn oidc(issuer: &str, options: JwksOptions) -> Result<Self, ConfigError> {
-        Self::build(Source::oidc(issuer)?, options)
+        let binding = Arc::new(Binding::issuer(issuer));
+        Self::bound(Source::oidc(issuer)?, options, Some(binding))
     }
 
     fn build(source: Source, options: JwksOptions) -> Result<Self, ConfigError> {
+        Self::bound(source, options, None)
+    }
+
+    /// A resolver whose every key is bound to `binding`'s issuer and rules.
+    fn bound(
+        source: Source,
+        options: JwksOptions,
+        binding: Option<Arc<Binding>>,
+    ) -> Result<Self, ConfigError> {
         Ok(Self {
-            inner: Arc::new(Cache::new(source, options)?),
+            inner: Arc::new(Cache::new(source, options, binding)?),
         })
+    }
+
+    /// The key set of one issuer among several: OIDC discovery of `issuer`, or the JWK Set at
+    /// `jwks_url` when given; every key bound to `binding`.
+    pub(crate) fn for_issuer(
+        issuer: &str,
+        jwks_url: Option<&str>,
+        options: JwksOptions,
+        binding: Arc<Binding>,
+    ) -> Result<Self, ConfigError> {
+        let source = match jwks_url {
+            Some(url) => Source::jwks(url)?,
+            None => Source::oidc(issuer)?,
+        };
+        Self::bound(source, options, Some(binding))
     }
 
     /// The issuer of an OIDC resolver.

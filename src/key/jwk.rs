@@ -446,6 +446,15 @@ impl KeySet {
         self.keys.iter()
     }
 
+    /// A set of keys given in configuration (every key kept, none skipped).
+    #[cfg(feature = "jwks")]
+    pub(crate) fn from_keys(keys: Vec<VerifyingKey>) -> Self {
+        Self {
+            keys,
+            skipped: Vec::new(),
+        }
+    }
+
     /// Finds the key for a token's `kid` and `alg` (see the type's docs for the policy).
     pub(crate) fn find(&self, alg: Algorithm, kid: Option<&str>) -> Result<&VerifyingKey, KeyError> {
         select(&self.keys, alg, kid)

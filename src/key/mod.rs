@@ -20,6 +20,7 @@
 //! wrong one, so it wants the default named; identity providers that publish a single key often
 //! omit `kid`, so a key set takes the only key of the token's algorithm.
 
+mod binding;
 #[cfg(feature = "aws-lc")]
 pub(crate) mod der;
 mod hmac;
@@ -35,6 +36,8 @@ mod signing;
 pub(crate) mod snapshot;
 mod verifying;
 
+#[cfg(feature = "jwks")]
+pub(crate) use self::binding::Binding;
 pub(crate) use self::hmac::HmacKey;
 pub use self::jwk::{Jwk, JwkSet, KeySet, SkippedKey};
 pub use self::resolver::{KeyError, KeyErrorKind, KeyQuery, KeyRef, KeyResolver, NeverPending, Resolution};

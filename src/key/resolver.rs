@@ -15,21 +15,37 @@ use super::VerifyingKey;
 use crate::either::EitherFuture;
 use crate::{Algorithm, AuthErrorKind, Either};
 
-/// What a resolver is asked: the token's `alg` (already known to be supported) and `kid`.
+/// What a resolver is asked: the token's `alg` (already known to be supported), `kid`, and,
+/// for a resolver that [wants it](KeyResolver::wants_issuer), `iss`.
 ///
-/// The `kid` is an opaque string from an unverified header: compare it, never use it as a path,
-/// a query or a URL.
+/// The `kid` and `iss` are opaque strings from an unverified token: compare them, never use
+/// them as a path, a query or a URL.
 #[derive(Clone, Copy, Debug)]
 pub struct KeyQuery<'a> {
     alg: Algorithm,
     kid: Option<&'a str>,
+    iss: Option<&'a str>,
 }
 
 impl<'a> KeyQuery<'a> {
     /// A query, for testing resolvers.
     #[must_use]
     pub const fn new(alg: Algorithm, kid: Option<&'a str>) -> Self {
-        Self { alg, kid }
+        Self { alg, kid, iss: None }
+    }
+
+    /// The same query with the token's unverified `iss`.
+    #[must_use]
+    pub const fn with_issuer(self, iss: Option<&'a str>) -> Self {
+        Self { iss, ..self }
+    }
+
+    /// The token's `iss` as the token claims it, before any verification: only to choose a key
+    /// source. Read only for resolvers that [want it](KeyResolver::wants_issuer); `None`
+    /// otherwise, and when the token has no string `iss`.
+    #[must_use]
+    pub const fn issuer(&self) -> Option<&'a str> {
+        self.iss
     }
 
     /// The token's `alg`. A resolver may use it to narrow its choice; the verifier checks it
@@ -90,6 +106,18 @@ impl<'r> KeyRef<'r> {
         Self {
             held: Held::Shared(key),
         }
+    }
+
+    /// The same key, no longer borrowing the resolver: shared and cached keys as they are, a
+    /// borrowed one cloned.
+    #[cfg(feature = "jwks")]
+    pub(crate) fn into_owned(self) -> KeyRef<'static> {
+        let held = match self.held {
+            Held::Borrowed(key) => Held::Shared(Arc::new(key.clone())),
+            Held::Shared(key) => Held::Shared(key),
+            Held::Cached(key) => Held::Cached(key),
+        };
+        KeyRef { held }
     }
 
     #[cfg(feature = "jwks")]
@@ -153,12 +181,23 @@ pub trait KeyResolver {
 
     /// Finds the key for `query`.
     fn resolve(&self, query: &KeyQuery<'_>) -> Resolution<'_, Self::Future>;
+
+    /// Whether this resolver chooses by the token's `iss` ([`KeyQuery::issuer`]): the pipeline
+    /// then reads `iss` from the payload before asking for the key (a second read of the
+    /// payload, so other resolvers say no). Default: no.
+    fn wants_issuer(&self) -> bool {
+        false
+    }
 }
 
 impl<K: KeyResolver + ?Sized> KeyResolver for Arc<K> {
     type Future = K::Future;
     fn resolve(&self, query: &KeyQuery<'_>) -> Resolution<'_, Self::Future> {
         (**self).resolve(query)
+    }
+
+    fn wants_issuer(&self) -> bool {
+        (**self).wants_issuer()
     }
 }
 
@@ -188,6 +227,13 @@ impl<A: KeyResolver, B: KeyResolver> KeyResolver for Either<A, B> {
             },
         }
     }
+
+    fn wants_issuer(&self) -> bool {
+        match self {
+            Self::Left(a) => a.wants_issuer(),
+            Self::Right(b) => b.wants_issuer(),
+        }
+    }
 }
 
 /// The future of resolvers that never wait: it cannot be constructed.
@@ -215,6 +261,12 @@ pub enum KeyErrorKind {
     UnknownKey,
     /// The key source cannot answer now (answered with 503).
     Unavailable,
+    /// The token's `iss` names no trusted issuer (answered with 401 `invalid_token`, "untrusted
+    /// issuer").
+    UntrustedIssuer,
+    /// The token has no string `iss`, and the resolver chooses by it (401, "missing iss
+    /// claim").
+    MissingIssuer,
 }
 
 impl KeyError {
@@ -234,6 +286,22 @@ impl KeyError {
         }
     }
 
+    /// The token's issuer is not trusted.
+    #[must_use]
+    pub const fn untrusted_issuer() -> Self {
+        Self {
+            kind: KeyErrorKind::UntrustedIssuer,
+        }
+    }
+
+    /// The token names no issuer, and one is needed to choose its key.
+    #[must_use]
+    pub const fn missing_issuer() -> Self {
+        Self {
+            kind: KeyErrorKind::MissingIssuer,
+        }
+    }
+
     /// What went wrong.
     #[must_use]
     pub const fn kind(&self) -> KeyErrorKind {
@@ -246,6 +314,8 @@ impl fmt::Display for KeyError {
         f.write_str(match self.kind {
             KeyErrorKind::UnknownKey => "no key matches the token",
             KeyErrorKind::Unavailable => "the key source is unavailable",
+            KeyErrorKind::UntrustedIssuer => "the token's issuer is not trusted",
+            KeyErrorKind::MissingIssuer => "the token names no issuer",
         })
     }
 }
@@ -257,6 +327,8 @@ impl From<KeyError> for AuthErrorKind {
         match e.kind {
             KeyErrorKind::UnknownKey => Self::UnknownKey,
             KeyErrorKind::Unavailable => Self::KeyUnavailable,
+            KeyErrorKind::UntrustedIssuer => Self::UntrustedIssuer,
+            KeyErrorKind::MissingIssuer => Self::MissingClaim(crate::Claim::Iss),
         }
     }
 }

@@ -1,7 +1,9 @@
 //! [`VerifyingKey`]: a key that verifies signatures of exactly one algorithm.
 
 use std::fmt;
+use std::sync::Arc;
 
+use super::binding::Binding;
 use super::hmac::HmacKey;
 #[cfg(feature = "aws-lc")]
 use super::{der, public};
@@ -26,8 +28,9 @@ const MAX_KID_LEN: usize = 256;
 pub struct VerifyingKey {
     alg: Algorithm,
     kid: Option<Box<str>>,
-    /// The one issuer whose tokens this key may verify (a key discovered for an issuer).
-    issuer: Option<Box<str>>,
+    /// The one issuer whose tokens this key may verify (a key discovered for an issuer), and
+    /// that issuer's own rules.
+    binding: Option<Arc<Binding>>,
     material: Material,
 }
 
@@ -73,7 +76,7 @@ impl VerifyingKey {
         Ok(Self {
             alg,
             kid: None,
-            issuer: None,
+            binding: None,
             material: Material::Hmac(HmacKey::new(alg, secret.as_ref())?),
         })
     }
@@ -82,7 +85,7 @@ impl VerifyingKey {
         Self {
             alg,
             kid,
-            issuer: None,
+            binding: None,
             material,
         }
     }
@@ -108,7 +111,7 @@ impl VerifyingKey {
         Ok(Self {
             alg,
             kid: None,
-            issuer: None,
+            binding: None,
             material: Material::Public(public::PublicKey::new(alg, parts)?),
         })
     }
@@ -128,7 +131,7 @@ impl VerifyingKey {
             Material::Public(key) => {
                 let mut rebound = Self::public(alg, key.parts().clone())?;
                 rebound.kid = self.kid;
-                rebound.issuer = self.issuer;
+                rebound.binding = self.binding;
                 Ok(rebound)
             }
         }
@@ -178,26 +181,36 @@ impl VerifyingKey {
         if issuer.is_empty() {
             return Err(ConfigError::EmptyValue("issuer"));
         }
-        self.issuer = Some(issuer.into_boxed_str());
+        self.binding = Some(Arc::new(Binding::issuer(&issuer)));
         Ok(self)
     }
 
-    /// [`with_issuer`](Self::with_issuer) for an issuer already known to be non-empty.
+    /// Binds the key to an issuer and that issuer's rules (shared by its keys).
     #[cfg(feature = "jwks")]
-    pub(crate) fn bound_to(mut self, issuer: &str) -> Self {
-        self.issuer = Some(issuer.into());
+    pub(crate) fn with_binding(mut self, binding: Arc<Binding>) -> Self {
+        self.binding = Some(binding);
         self
     }
 
     /// The issuer this key is bound to, if any (see [`with_issuer`](Self::with_issuer)).
     #[must_use]
     pub fn issuer(&self) -> Option<&str> {
-        self.issuer.as_deref()
+        self.binding.as_deref().map(Binding::issuer_str)
     }
 
     /// The bound issuer as a one-element list, the shape the claims reader matches against.
     pub(crate) fn issuer_list(&self) -> Option<&[Box<str>]> {
-        self.issuer.as_ref().map(std::slice::from_ref)
+        self.binding.as_deref().map(Binding::issuer_list)
+    }
+
+    /// The bound issuer's own audiences, which replace the validation's.
+    pub(crate) fn bound_audiences(&self) -> Option<&[Box<str>]> {
+        self.binding.as_deref().and_then(Binding::audiences)
+    }
+
+    /// The bound issuer's own leeway, which replaces the validation's.
+    pub(crate) fn bound_leeway(&self) -> Option<u64> {
+        self.binding.as_deref().and_then(Binding::leeway)
     }
 
     #[cfg(feature = "aws-lc")]
@@ -240,7 +253,7 @@ impl fmt::Debug for VerifyingKey {
         f.debug_struct("VerifyingKey")
             .field("alg", &self.alg)
             .field("kid", &self.kid)
-            .field("issuer", &self.issuer)
+            .field("issuer", &self.issuer())
             .field("material", &"<redacted>")
             .finish()
     }

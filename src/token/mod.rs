@@ -11,3 +11,4 @@ mod json;
 pub(crate) mod tap;
 
 pub(crate) use self::compact::{decode, encoded_len, split, Compact, B64};
+pub(crate) use self::json::{MaybeText, Text};

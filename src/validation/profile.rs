@@ -27,7 +27,11 @@ impl Validation {
     /// The profile's required claims (§2.2), after the registered claims passed: `iss`, `aud`
     /// and `iat` present, `jti` and `client_id` present strings (`exp` and `sub` are required
     /// by the validation itself).
-    pub(super) fn check_profile_claims(&self, payload: &str, observed: &Observed) -> Result<(), AuthErrorKind> {
+    pub(super) fn check_profile_claims(
+        &self,
+        payload: &str,
+        observed: &Observed,
+    ) -> Result<(), AuthErrorKind> {
         if self.profile.is_none() {
             return Ok(());
         }

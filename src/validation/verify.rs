@@ -1,14 +1,17 @@
 //! The verification pipeline: shape, header, key, signature, registered claims, then the
 //! [`TokenCheck`](super::TokenCheck)s.
 
+use std::borrow::Cow;
+
 use serde::de::DeserializeOwned;
+use serde::Deserializer as _;
 
 use super::{TokenIds, Validation};
 use crate::key::KeyQuery;
 use crate::key::{KeyResolver, Resolution, VerifyingKey};
 use crate::token::claims::{Ids, Match, Num, Observed, ObservedSeed};
 use crate::token::header::Header;
-use crate::token::{self, tap, Compact};
+use crate::token::{self, tap, Compact, MaybeText, Text};
 use crate::{Algorithm, AuthError, AuthErrorKind, Claim};
 
 /// Decoded headers up to this size stay on the stack.
@@ -53,7 +56,23 @@ impl Validation {
             Ok(parsed) => parsed,
             Err(kind) => return Verification::Done(Err(AuthError::new(kind))),
         };
-        let query = KeyQuery::new(alg, header.kid.as_deref());
+        let mut query = KeyQuery::new(alg, header.kid.as_deref());
+        // A resolver that chooses by issuer gets the unverified `iss` (a second read of the
+        // payload, for those resolvers only).
+        let mut payload_buf = [0u8; PAYLOAD_STACK];
+        let payload;
+        let issuer;
+        if resolver.wants_issuer() {
+            payload = match token::decode(compact.payload, &mut payload_buf) {
+                Ok(payload) => payload,
+                Err(kind) => return Verification::Done(Err(AuthError::new(kind))),
+            };
+            issuer = match unverified_issuer(&payload) {
+                Ok(issuer) => issuer,
+                Err(kind) => return Verification::Done(Err(AuthError::new(kind))),
+            };
+            query = query.with_issuer(issuer.as_deref());
+        }
         match resolver.resolve(&query) {
             Resolution::Ready(Ok(key)) => {
                 Verification::Done(self.finish(&compact, alg, &key).map_err(AuthError::new))
@@ -165,28 +184,34 @@ impl Validation {
             }
             Some(_) => return Err(AuthErrorKind::InvalidIssuer),
         };
+        // A key of one issuer among several carries that issuer's audiences and leeway.
+        let rules = Rules {
+            issuers,
+            audiences: key.bound_audiences().unwrap_or(&self.audiences),
+            leeway: key.bound_leeway().unwrap_or(self.leeway),
+        };
         // One pass: `T` is deserialized while the registered claims are observed on the way.
         let capture_ids = self.checks.iter().any(|c| c.needs_ids());
-        match tap::deserialize::<T>(payload, issuers, &self.audiences, capture_ids) {
+        match tap::deserialize::<T>(payload, rules.issuers, rules.audiences, capture_ids) {
             Ok((claims, Some((observed, ids)))) => {
-                self.check_claims(&observed, issuers)?;
+                self.check_claims(&observed, &rules)?;
                 self.check_profile_claims(payload, &observed)?;
-                self.run_checks(payload, issuers, &observed, ids)?;
+                self.run_checks(payload, &rules, &observed, ids)?;
                 Ok(claims)
             }
             // `T` read the payload in a way the observation could not follow: the separate pass
             // observes (the identifiers too, when a check needs them).
             Ok((claims, None)) => {
-                let (observed, ids) = self.observe(payload, issuers, capture_ids)?;
-                self.check_claims(&observed, issuers)?;
+                let (observed, ids) = self.observe(payload, &rules, capture_ids)?;
+                self.check_claims(&observed, &rules)?;
                 self.check_profile_claims(payload, &observed)?;
-                self.run_checks(payload, issuers, &observed, ids)?;
+                self.run_checks(payload, &rules, &observed, ids)?;
                 Ok(claims)
             }
             // `T` failed: the separate pass tells a claim error from a mismatch with `T`.
             Err(_) => {
-                let (observed, _) = self.observe(payload, issuers, false)?;
-                self.check_claims(&observed, issuers)?;
+                let (observed, _) = self.observe(payload, &rules, false)?;
+                self.check_claims(&observed, &rules)?;
                 self.check_profile_claims(payload, &observed)?;
                 Err(AuthErrorKind::InvalidClaims)
             }
@@ -197,7 +222,7 @@ impl Validation {
     fn run_checks(
         &self,
         payload: &str,
-        issuers: &[Box<str>],
+        rules: &Rules<'_>,
         observed: &Observed,
         ids: Option<Ids<'_>>,
     ) -> Result<(), AuthErrorKind> {
@@ -208,7 +233,7 @@ impl Validation {
         // list) may want them now (an entry arrived meanwhile): read them rather than answer
         // with none.
         let ids = match ids {
-            None if self.checks.iter().any(|c| c.needs_ids()) => self.observe(payload, issuers, true)?.1,
+            None if self.checks.iter().any(|c| c.needs_ids()) => self.observe(payload, rules, true)?.1,
             ids => ids,
         };
         let ids = ids.as_ref().map_or_else(TokenIds::default, |ids| {
@@ -228,23 +253,23 @@ impl Validation {
     fn observe<'p>(
         &self,
         payload: &'p str,
-        issuers: &[Box<str>],
+        rules: &Rules<'_>,
         capture_ids: bool,
     ) -> Result<(Observed, Option<Ids<'p>>), AuthErrorKind> {
         ObservedSeed {
-            issuers,
-            audiences: &self.audiences,
+            issuers: rules.issuers,
+            audiences: rules.audiences,
             capture_ids,
         }
         .read_ids(payload)
         .map_err(|_| AuthErrorKind::Malformed)
     }
 
-    fn check_claims(&self, o: &Observed, issuers: &[Box<str>]) -> Result<(), AuthErrorKind> {
+    fn check_claims(&self, o: &Observed, rules: &Rules<'_>) -> Result<(), AuthErrorKind> {
         use AuthErrorKind as K;
         // Seconds as f64: exact for any realistic time, and sums never overflow or panic.
         let now = self.now() as f64;
-        let leeway = self.leeway as f64;
+        let leeway = rules.leeway as f64;
         match o.exp {
             Num::Absent if self.require_exp => return Err(K::MissingClaim(Claim::Exp)),
             Num::WrongType => return Err(K::InvalidClaimType(Claim::Exp)),
@@ -263,13 +288,13 @@ impl Validation {
             (Num::Absent, Some(_)) => return Err(K::MissingClaim(Claim::Iat)),
             _ => {}
         }
-        match (o.iss, issuers.is_empty()) {
+        match (o.iss, rules.issuers.is_empty()) {
             (Match::WrongType, _) => return Err(K::InvalidClaimType(Claim::Iss)),
             (Match::Absent, false) => return Err(K::MissingClaim(Claim::Iss)),
             (Match::Unmatched, false) => return Err(K::InvalidIssuer),
             _ => {}
         }
-        match (o.aud, self.audiences.is_empty()) {
+        match (o.aud, rules.audiences.is_empty()) {
             (Match::WrongType, _) => return Err(K::InvalidClaimType(Claim::Aud)),
             (Match::Absent, false) => return Err(K::MissingClaim(Claim::Aud)),
             (Match::Unmatched, false) => return Err(K::InvalidAudience),
@@ -284,4 +309,40 @@ impl Validation {
             _ => Ok(()),
         }
     }
+}
+
+/// The issuers, audiences and leeway a token is checked against: the validation's, narrowed
+/// or replaced by those of the issuer its key is bound to.
+struct Rules<'a> {
+    issuers: &'a [Box<str>],
+    audiences: &'a [Box<str>],
+    leeway: u64,
+}
+
+/// The `iss` of a payload not yet verified, to choose a key source by: `None` when absent or
+/// not a string (the resolver then refuses; the claims are never trusted from this read).
+fn unverified_issuer(payload: &[u8]) -> Result<Option<Cow<'_, str>>, AuthErrorKind> {
+    struct Issuer;
+    impl<'de> serde::de::Visitor<'de> for Issuer {
+        type Value = Option<Cow<'de, str>>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut iss = None;
+            while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
+                if key == "iss" {
+                    if let MaybeText::Text(value) = map.next_value::<MaybeText<'de>>()? {
+                        iss = Some(value);
+                    }
+                } else {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(iss)
+        }
+    }
+    let payload = std::str::from_utf8(payload).map_err(|_| AuthErrorKind::Malformed)?;
+    let mut de = serde_json::Deserializer::from_str(payload);
+    de.deserialize_map(Issuer).map_err(|_| AuthErrorKind::Malformed)
 }

@@ -9,6 +9,8 @@
 
 #[cfg(feature = "axum")]
 pub(crate) mod example_server;
+#[cfg(feature = "jwks")]
+pub(crate) mod idp;
 pub(crate) mod loopback;
 pub(crate) mod redis_server;
 
