@@ -683,6 +683,8 @@ mod with_the_example_server {
             issuer: None,
             audience: audience.map(Into::into),
             signing_key_pem: None,
+            rfc9068: false,
+            resource: None,
             remote: None,
         }
     }

@@ -32,6 +32,8 @@ async fn instance(url: &str) -> Router {
         issuer: None,
         audience: None,
         signing_key_pem: None,
+        rfc9068: false,
+        resource: None,
         remote: None,
     };
     let options = RedisOptions::default()

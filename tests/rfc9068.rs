@@ -46,8 +46,12 @@ fn untyped(validation: &Validation) -> Result<Value, AuthErrorKind> {
         typ: None,
         ..jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256)
     };
-    let token =
-        jsonwebtoken::encode(&header, &claims(), &jsonwebtoken::EncodingKey::from_secret(&SECRET)).unwrap();
+    let token = jsonwebtoken::encode(
+        &header,
+        &claims(),
+        &jsonwebtoken::EncodingKey::from_secret(&SECRET),
+    )
+    .unwrap();
     assert!(!token.starts_with("eyJhbGciOiJIUzI1NiIsInR5cCI6"));
     validation
         .verify::<Value>(&token, &key(None).verifying_key())
@@ -134,7 +138,12 @@ fn the_type_must_say_access_token() {
         Err(AuthErrorKind::MissingClaim(Claim::ClientId))
     );
     // Without the profile, `accept_typ_jwt` changes nothing and `typ` stays optional.
-    let plain = Validation::new().issuer(ISS).unwrap().audience(AUD).unwrap().accept_typ_jwt();
+    let plain = Validation::new()
+        .issuer(ISS)
+        .unwrap()
+        .audience(AUD)
+        .unwrap()
+        .accept_typ_jwt();
     assert!(verify(&plain, None, &without("client_id")).is_ok());
     assert!(untyped(&plain).is_ok());
 }
@@ -149,7 +158,10 @@ fn the_profile_keeps_the_other_rules() {
     );
     let mut c = claims();
     c["exp"] = json!(1_000_000);
-    assert_eq!(verify(&profile(), Some("at+jwt"), &c), Err(AuthErrorKind::Expired));
+    assert_eq!(
+        verify(&profile(), Some("at+jwt"), &c),
+        Err(AuthErrorKind::Expired)
+    );
     let mut c = claims();
     c["iss"] = json!("https://evil.example.com");
     assert_eq!(
@@ -160,7 +172,9 @@ fn the_profile_keeps_the_other_rules() {
 
 #[tokio::test]
 async fn the_layer_answers_401_naming_the_missing_claim() {
-    let layer = JwtAuthLayer::<Value>::hs256(SECRET).unwrap().validation(profile());
+    let layer = JwtAuthLayer::<Value>::hs256(SECRET)
+        .unwrap()
+        .validation(profile());
     let app = tower::ServiceBuilder::new()
         .layer(layer)
         .service_fn(|_: Request<String>| async { Ok::<_, Infallible>(Response::new(String::new())) });

@@ -17,7 +17,9 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
-use tower_jwt_auth::{Claims, JwtAuthLayer, RequireClaimsLayer, SigningKey, Validation};
+use tower_jwt_auth::{
+    Claims, JwtAuthLayer, ProtectedResourceMetadata, RequireClaimsLayer, SigningKey, Validation,
+};
 
 use super::config::Config;
 #[cfg(feature = "jwks")]
@@ -78,8 +80,20 @@ pub(crate) fn app_with(
     #[cfg(feature = "sessions")] store: sessions::Store,
 ) -> Result<Router, Box<dyn std::error::Error + Send + Sync>> {
     let signing = signing_key(&config)?;
-    let mut validation = Validation::new().leeway(Duration::from_secs(30));
-    if let Some(iss) = &config.issuer {
+    // JWT_PROFILE=rfc9068: the JWT access-token profile (`typ: at+jwt`, its required claims).
+    let rules = if config.rfc9068 {
+        Validation::rfc9068()
+    } else {
+        Validation::new()
+    };
+    let mut validation = rules.leeway(Duration::from_secs(30));
+    // With several issuers each key is bound to its own: a validation issuer would narrow them
+    // all to that one.
+    #[cfg(feature = "jwks")]
+    let several = matches!(config.remote, Some(Remote::Issuers { .. }));
+    #[cfg(not(feature = "jwks"))]
+    let several = false;
+    if let Some(iss) = config.issuer.as_ref().filter(|_| !several) {
         validation = validation.issuer(iss.as_str())?;
     }
     if let Some(aud) = &config.audience {
@@ -87,11 +101,20 @@ pub(crate) fn app_with(
     }
     let keys = server_keys(&config, &signing)?;
     #[cfg(feature = "jwks")]
-    if let Some(Remote::Oidc { issuer }) = &config.remote {
-        if config.issuer.as_ref().is_some_and(|iss| iss != issuer) {
-            return Err("JWT_ISSUER and JWT_OIDC_ISSUER differ".into());
+    match &config.remote {
+        Some(Remote::Oidc { issuer, .. }) => {
+            if config.issuer.as_ref().is_some_and(|iss| iss != issuer) {
+                return Err("JWT_ISSUER and JWT_OIDC_ISSUER differ".into());
+            }
+            validation = validation.issuer(issuer.as_str())?;
         }
-        validation = validation.issuer(issuer.as_str())?;
+        // Each issuer's keys are bound to it: the validation names none of its own.
+        Some(Remote::Issuers { issuers, .. })
+            if config.issuer.as_ref().is_some_and(|iss| !issuers.contains(iss)) =>
+        {
+            return Err("JWT_ISSUER is not one of JWT_TRUSTED_ISSUERS".into());
+        }
+        _ => {}
     }
     let jwks_mode = config.remote.is_some();
     // Refresh tokens are authenticated with a key derived from JWT_SECRET, so that every
@@ -103,16 +126,22 @@ pub(crate) fn app_with(
         tower_jwt_auth::session::SessionOptions::default()
             .access_token_lifetime(Duration::from_secs(ACCESS_TOKEN_TTL as u64 + 60)),
     )?;
-    let auth = JwtAuthLayer::<UserClaims>::new(keys)
+    // OAUTH_RESOURCE: the RFC 9728 metadata document, named by every 401 challenge.
+    let metadata = resource_metadata(&config)?;
+    let mut auth = JwtAuthLayer::<UserClaims>::new(keys)
         .validation(validation)
-        .realm(REALM)?
-        .with_rejection(json_rejection);
+        .realm(REALM)?;
+    let mut admin_only =
+        RequireClaimsLayer::equals(|c: &UserClaims| c.role.as_deref().unwrap_or(""), "admin").realm(REALM)?;
+    if let Some(metadata) = &metadata {
+        auth = auth.resource_metadata(metadata.url())?;
+        admin_only = admin_only.resource_metadata(metadata.url())?;
+    }
+    let auth = auth.with_rejection(json_rejection);
+    let admin_only = admin_only.with_rejection(json_rejection);
     // The layer checks the revocation list the store keeps current.
     #[cfg(feature = "sessions")]
     let auth = auth.sessions(&sessions);
-    let admin_only = RequireClaimsLayer::equals(|c: &UserClaims| c.role.as_deref().unwrap_or(""), "admin")
-        .realm(REALM)?
-        .with_rejection(json_rejection);
 
     let passwords = PasswordPool::start()?;
     let state = Arc::new(AppState {
@@ -165,6 +194,14 @@ pub(crate) fn app_with(
         .route_layer(auth);
 
     let router = Router::new();
+    // Public: outside the auth layers.
+    let router = match metadata {
+        Some(metadata) => {
+            let path = metadata.path().to_owned();
+            router.route_service(&path, metadata)
+        }
+        None => router,
+    };
     #[cfg(feature = "aws-lc")]
     let router = match jwks {
         Some(jwks) => router.route_service("/.well-known/jwks.json", axum::routing::get_service(jwks)),
@@ -201,6 +238,38 @@ pub(crate) fn app_with(
         ))
         // Marks the token as sensitive so that logging layers redact it.
         .layer(SetSensitiveRequestHeadersLayer::new([AUTHORIZATION])))
+}
+
+/// The protected-resource metadata (RFC 9728) of `OAUTH_RESOURCE`: the resource byte for byte,
+/// the issuers tokens come from as its authorization servers, and this server's published keys
+/// when it signs with a private key.
+fn resource_metadata(
+    config: &Config,
+) -> Result<Option<ProtectedResourceMetadata<axum::body::Body>>, Box<dyn std::error::Error + Send + Sync>> {
+    let Some(resource) = &config.resource else {
+        return Ok(None);
+    };
+    let mut metadata = ProtectedResourceMetadata::new(resource)?;
+    let servers = match &config.remote {
+        Some(remote) => remote.issuers(),
+        None => config.issuer.iter().cloned().collect(),
+    };
+    if !servers.is_empty() {
+        metadata = metadata.authorization_servers(servers)?;
+    }
+    if config.signing_key_pem.is_some() && config.remote.is_none() {
+        // The keys are served at the root of the resource's origin.
+        let origin_end = resource
+            .find("://")
+            .map(|scheme| {
+                resource[scheme + 3..]
+                    .find('/')
+                    .map_or(resource.len(), |p| scheme + 3 + p)
+            })
+            .unwrap_or(resource.len());
+        metadata = metadata.jwks_uri(&format!("{}/.well-known/jwks.json", &resource[..origin_end]))?;
+    }
+    Ok(Some(metadata))
 }
 
 /// Token responses must not be cached (RFC 6749 §5.1): their errors neither, for simplicity.

@@ -9,9 +9,11 @@ use super::config::Config;
 use super::config::Remote;
 
 /// The keys tokens are verified with: the signing key's (HS256 secret or public half), or a
-/// remote key set in JWKS mode. The crate's `Either` is a key resolver when both sides are.
+/// remote key set in JWKS mode, or several issuers' key sets. The crate's `Either` is a key
+/// resolver when both sides are.
 #[cfg(feature = "jwks")]
-pub(crate) type ServerKeys = Either<VerifyingKey, tower_jwt_auth::JwksResolver>;
+pub(crate) type ServerKeys =
+    Either<VerifyingKey, Either<tower_jwt_auth::JwksResolver, tower_jwt_auth::issuers::Issuers>>;
 /// The keys tokens are verified with: the signing key's (HS256 secret or public half); without
 /// the `jwks` feature the right side is never made.
 #[cfg(not(feature = "jwks"))]
@@ -24,18 +26,34 @@ pub(crate) fn server_keys(
     match &config.remote {
         None => Ok(Either::Left(signing.verifying_key())),
         #[cfg(feature = "jwks")]
-        Some(Remote::Jwks { url, cooldown }) => Ok(Either::Right(tower_jwt_auth::JwksResolver::with_options(
-            url,
-            tower_jwt_auth::JwksOptions::default().cooldown(*cooldown),
-        )?)),
+        Some(Remote::Jwks { url, cooldown }) => Ok(Either::Right(Either::Left(
+            tower_jwt_auth::JwksResolver::with_options(url, options(*cooldown))?,
+        ))),
         #[cfg(feature = "jwks")]
-        Some(Remote::Oidc { issuer }) => Ok(Either::Right(tower_jwt_auth::JwksResolver::oidc(
-            issuer,
-            tower_jwt_auth::JwksOptions::default(),
-        )?)),
+        Some(Remote::Oidc { issuer, cooldown }) => Ok(Either::Right(Either::Left(
+            tower_jwt_auth::JwksResolver::oidc(issuer, options(*cooldown))?,
+        ))),
+        // Each issuer discovered, with its own key set and cooldown; a token's `iss` chooses
+        // (an untrusted one costs no request).
+        #[cfg(feature = "jwks")]
+        Some(Remote::Issuers { issuers, cooldown }) => {
+            use tower_jwt_auth::issuers::{Issuers, TrustedIssuer};
+            let mut trusted = Issuers::new();
+            for issuer in issuers {
+                trusted = trusted.trust(TrustedIssuer::discover(issuer)?.jwks_options(options(*cooldown)))?;
+            }
+            Ok(Either::Right(Either::Right(trusted)))
+        }
         #[cfg(not(feature = "jwks"))]
-        Some(_) => Err("JWT_JWKS_URL / JWT_OIDC_ISSUER need the `jwks` feature (cargo run --example server --features jwks)".into()),
+        Some(_) => Err("JWT_JWKS_URL / JWT_OIDC_ISSUER / JWT_TRUSTED_ISSUERS need the `jwks` feature (cargo run --example server --features jwks)".into()),
     }
+}
+
+/// A remote key set's options: the default limits (2 s to connect, 5 s in all), the
+/// configured cooldown.
+#[cfg(feature = "jwks")]
+fn options(cooldown: std::time::Duration) -> tower_jwt_auth::JwksOptions {
+    tower_jwt_auth::JwksOptions::default().cooldown(cooldown)
 }
 
 /// The key tokens are signed with: the PKCS#8 key when one is configured, else the HS256 secret.

@@ -16,8 +16,11 @@
 //! | `JWT_AUDIENCE` | tokens must carry this `aud`; issued tokens carry it | none |
 //! | `BIND` | listen address | `127.0.0.1:3000` |
 //! | `JWT_JWKS_URL` | JWKS mode: tokens are verified only against this remote key set (`JWT_SECRET` is not used to verify) and `POST /login` answers 404; needs `--features jwks` | unset |
-//! | `JWT_JWKS_COOLDOWN_SECS` | least time between refetches forced by unknown `kid`s | 30 |
+//! | `JWT_JWKS_COOLDOWN_SECS` | least time between refetches forced by unknown `kid`s, for every remote key set (each its own) | 30 |
 //! | `JWT_OIDC_ISSUER` | like `JWT_JWKS_URL`, with the key set found by OpenID Connect discovery; `iss` must equal it | unset |
+//! | `JWT_TRUSTED_ISSUERS` | several issuers, separated by spaces: each discovered (`/.well-known/openid-configuration`, whose `issuer` must equal it) with its own key set and cooldown; a token's `iss` must be one of them and verify with that issuer's keys (an untrusted `iss` costs no request); `POST /login` answers 404 and `JWT_SECRET` tokens are refused; an issuer whose keys were never obtained answers 503 for its tokens only; needs `--features jwks` | unset |
+//! | `JWT_PROFILE` | `rfc9068`: tokens must follow the JWT access-token profile (`typ: at+jwt`; `iss`, `exp`, `aud`, `sub`, `client_id`, `iat`, `jti` required) | unset |
+//! | `OAUTH_RESOURCE` | the resource identifier (`https://api.example.com`; loopback `http://` allowed): its RFC 9728 metadata is served at `/.well-known/oauth-protected-resource` (plus the identifier's path), naming the trusted issuers, and every 401 challenge carries `resource_metadata` | unset |
 //! | `REDIS_URL` | with `--features redis`: sessions and revocations in this Redis, shared by every instance (which must share `JWT_SECRET`); unset: in memory, one process | unset |
 //! | `REDIS_MAX_STALENESS_SECS` | with `REDIS_URL`: answer 503 to token-bearing requests when the revocation mirror has not been confirmed for this long | none (enforce the last mirror) |
 //! | `JWT_SIGNING_KEY_FILE` | a PKCS#8 PEM private key (RSA, P-256/384/521, Ed25519): tokens are signed with it (algorithm from the key, `kid` its RFC 7638 thumbprint), verified with its public half (HS256 tokens are then refused), and the public key is served at `GET /.well-known/jwks.json`; needs `--features aws-lc` | unset |

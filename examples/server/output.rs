@@ -12,7 +12,12 @@ use super::tokens::issue_token;
 
 /// Says how tokens are verified; prints the secret when it was generated for this run.
 pub(crate) fn print_mode(config: &Config, generated: bool) {
-    if let Some(remote) = &config.remote {
+    if let Some(super::config::Remote::Issuers { issuers, .. }) = &config.remote {
+        println!(
+            "several issuers: verifying tokens of {} with each one's own keys; POST /login is disabled",
+            issuers.join(", ")
+        );
+    } else if let Some(remote) = &config.remote {
         println!("JWKS mode: verifying tokens with the keys of {remote:?}; POST /login is disabled");
     } else if config.signing_key_pem.is_some() {
         println!("signing with the key in JWT_SIGNING_KEY_FILE; its public key is at /.well-known/jwks.json");

@@ -27,6 +27,8 @@ fn config(issuer: Option<&str>, audience: Option<&str>) -> Config {
         issuer: issuer.map(Into::into),
         audience: audience.map(Into::into),
         signing_key_pem: None,
+        rfc9068: false,
+        resource: None,
         remote: None,
     }
 }

@@ -35,7 +35,7 @@ mod tokens;
 
 // What the tests build (most test crates use none of it).
 #[allow(unused_imports)]
-pub(crate) use self::{app::app, config::Config};
+pub(crate) use self::{app::app, config::Config, config::Remote};
 #[cfg(feature = "redis")]
 #[allow(unused_imports)]
 pub(crate) use app::app_with_redis;
@@ -47,6 +47,8 @@ pub(crate) fn config(secret: &str) -> Config {
         issuer: None,
         audience: None,
         signing_key_pem: None,
+        rfc9068: false,
+        resource: None,
         remote: None,
     }
 }
