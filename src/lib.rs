@@ -47,8 +47,8 @@
 //! | token | `token/` | the compact form, the header, the one-pass claims reader, claims types ([`NumericDate`], [`Audience`], [`Scopes`]) |
 //! | keys | `key/` | [`VerifyingKey`], [`SigningKey`], JWK and JWK Sets, [`KeyRing`], [`KeySet`], the [`KeyResolver`] trait |
 //! | validation | `validation/`, `dangerous` | [`Validation`], the pipeline, the [`TokenCheck`] hook; decoding without verifying |
-//! | middleware | `config`, `layer`, `service`, `future`, `source`, `rejection`, `authorize`, `extract`, `publish` | [`JwtAuthLayer`], [`RequireClaimsLayer`], the `Claims<T>` extractor, `PublishJwks` |
-//! | integrations | `jwks/`, `session/`, `revocation`, `grpc` | remote key sets, refresh sessions, the revocation list, tonic handlers |
+//! | middleware | `config`, `layer`, `service`, `future`, `source`, `rejection`, `authorize`, `extract`, `publish`, `metadata` | [`JwtAuthLayer`], [`RequireClaimsLayer`], the `Claims<T>` extractor, `PublishJwks`, [`ProtectedResourceMetadata`] |
+//! | integrations | `jwks/`, `issuers`, `session/`, `revocation`, `grpc` | remote key sets, several issuers, refresh sessions, the revocation list, tonic handlers |
 //!
 //! New capabilities arrive as plug-ins of the level below them: a key source is a
 //! [`KeyResolver`], a rule on verified tokens is a [`TokenCheck`] (the revocation list is one), a
