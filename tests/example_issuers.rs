@@ -17,23 +17,9 @@ use tower::ServiceExt;
 use tower_jwt_auth::{NumericDate, SigningKey};
 
 use support::example_server::{app, config, Config, Remote};
-use support::idp::Idp;
+use support::idp::{key_a, key_b, Idp};
 
 const SECRET: &str = "the example server's secret, 32 bytes or more";
-
-fn key_a() -> SigningKey {
-    SigningKey::from_pkcs8(include_bytes!("keys/jwks-a-p256.pem"))
-        .unwrap()
-        .with_kid("a-1")
-        .unwrap()
-}
-
-fn key_b() -> SigningKey {
-    SigningKey::from_pkcs8(include_bytes!("keys/jwks-b-ed25519.pem"))
-        .unwrap()
-        .with_kid("b-1")
-        .unwrap()
-}
 
 fn token(key: &SigningKey, iss: &str, extra: Value) -> String {
     let now = NumericDate::now().as_secs();

@@ -18,21 +18,7 @@ use tower_jwt_auth::{
     Validation, VerifyingKey,
 };
 
-use support::idp::Idp;
-
-fn key_a() -> SigningKey {
-    SigningKey::from_pkcs8(include_bytes!("keys/jwks-a-p256.pem"))
-        .unwrap()
-        .with_kid("a-1")
-        .unwrap()
-}
-
-fn key_b() -> SigningKey {
-    SigningKey::from_pkcs8(include_bytes!("keys/jwks-b-ed25519.pem"))
-        .unwrap()
-        .with_kid("b-1")
-        .unwrap()
-}
+use support::idp::{key_a, key_b, Idp};
 
 fn fast() -> JwksOptions {
     JwksOptions::default()

@@ -34,6 +34,22 @@ struct Shared {
     claimed_issuer: Mutex<Option<String>>,
 }
 
+/// Issuer A's signing key (P-256, `kid` `a-1`).
+pub(crate) fn key_a() -> SigningKey {
+    SigningKey::from_pkcs8(include_bytes!("../keys/jwks-a-p256.pem"))
+        .unwrap()
+        .with_kid("a-1")
+        .unwrap()
+}
+
+/// Issuer B's signing key (Ed25519, `kid` `b-1`).
+pub(crate) fn key_b() -> SigningKey {
+    SigningKey::from_pkcs8(include_bytes!("../keys/jwks-b-ed25519.pem"))
+        .unwrap()
+        .with_kid("b-1")
+        .unwrap()
+}
+
 /// The JWK Set document of `keys`' public halves.
 pub(crate) fn jwks_of(keys: &[&SigningKey]) -> String {
     let publish: PublishJwks = PublishJwks::new(keys.iter().map(|k| k.verifying_key()), 300).unwrap();
