@@ -287,3 +287,47 @@ async fn oauth_resource_serves_its_metadata_and_names_it_in_every_401() {
 async fn app_without_resource(a: &Idp) -> Router {
     app(trusting(&[&a.base])).unwrap()
 }
+
+/// `JWT_OIDC_ISSUER` is the one-issuer case: an untrusted `iss` costs no request there either,
+/// even with an unknown `kid` once the cooldown has passed.
+#[tokio::test]
+async fn the_one_issuer_mode_chooses_by_iss_too() {
+    let a = Idp::start(&[&key_a()]).await;
+    let mut c = config(SECRET);
+    c.remote = Some(Remote::Oidc {
+        issuer: a.base.clone(),
+        cooldown: Duration::from_millis(100),
+    });
+    let app = app(c).unwrap();
+    assert_eq!(
+        get(&app, "/me", Some(&token(&key_a(), &a.base, json!({}))))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    let before = a.requests();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let stranger = key_a().with_kid("never-seen").unwrap();
+    let (status, challenge, _) = get(
+        &app,
+        "/me",
+        Some(&token(&stranger, "https://evil.example", json!({}))),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(challenge.contains("untrusted issuer"), "{challenge}");
+    assert_eq!(a.requests(), before);
+}
+
+#[test]
+fn a_resource_whose_path_axum_would_read_as_a_parameter_is_refused() {
+    for resource in [
+        "http://127.0.0.1:1/:api",
+        "http://127.0.0.1:1/*all",
+        "http://127.0.0.1:1/a/{b}",
+    ] {
+        let mut c = config(SECRET);
+        c.resource = Some(resource.to_owned());
+        assert!(app(c).is_err(), "{resource}");
+    }
+}

@@ -169,6 +169,20 @@ async fn an_untrusted_or_missing_issuer_costs_no_request_at_all() {
             Some(AuthErrorKind::MissingClaim(Claim::Iss))
         )
     );
+    // Two `iss` members (hand-written JSON): refused before either is chosen.
+    for (first, second) in [(&evil.base, &a.base), (&a.base, &b.base)] {
+        let raw = format!(
+            r#"{{"sub":"alice","iss":"{first}","iss":"{second}","exp":{}}}"#,
+            NumericDate::now().as_secs() + 600
+        );
+        let raw = serde_json::value::RawValue::from_string(raw).unwrap();
+        let token = key_a().with_kid("unknown").unwrap().sign(&raw).unwrap();
+        let refused = call(&issuers, v(), &token).await;
+        assert_eq!(
+            refused,
+            (StatusCode::UNAUTHORIZED, Some(AuthErrorKind::Malformed))
+        );
+    }
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!((a.requests(), b.requests(), evil.requests()), (0, 0, 0));
 }
@@ -186,6 +200,9 @@ async fn one_issuer_down_answers_503_for_its_tokens_only() {
             Some(AuthErrorKind::KeyUnavailable)
         )
     );
+    // A failed discovery (503) is not followed by RFC 8414's document, which would double the
+    // wait: that one is tried only after a 404.
+    assert_eq!(a.others(), 0);
     assert_eq!(
         call(&issuers, v(), &token(&key_b(), Some(&b.base), json!({})))
             .await

@@ -250,6 +250,17 @@ fn resource_metadata(
         return Ok(None);
     };
     let mut metadata = ProtectedResourceMetadata::new(resource)?;
+    // axum reads `:x`, `*x` and braces in a route as parameters (and panics on the first two).
+    if metadata
+        .path()
+        .split('/')
+        .any(|segment| segment.starts_with([':', '*']) || segment.contains(['{', '}']))
+    {
+        return Err(format!(
+            "OAUTH_RESOURCE={resource:?}: a path segment begins with ':' or '*', or holds a brace"
+        )
+        .into());
+    }
     let servers = match &config.remote {
         Some(remote) => remote.issuers(),
         None => config.issuer.iter().cloned().collect(),

@@ -1,6 +1,7 @@
 //! The keys of each mode: tokens are signed with the HS256 secret or the `JWT_SIGNING_KEY_FILE`
 //! key, and verified with that key's verifying half or, in JWKS mode, a remote key set
-//! (`JWT_JWKS_URL`, or the one of the `JWT_OIDC_ISSUER`).
+//! (`JWT_JWKS_URL`), or the key sets of the issuers of `JWT_OIDC_ISSUER` and
+//! `JWT_TRUSTED_ISSUERS`, chosen by each token's `iss`.
 
 use tower_jwt_auth::{Either, SigningKey, VerifyingKey};
 
@@ -29,24 +30,29 @@ pub(crate) fn server_keys(
         Some(Remote::Jwks { url, cooldown }) => Ok(Either::Right(Either::Left(
             tower_jwt_auth::JwksResolver::with_options(url, options(*cooldown))?,
         ))),
+        // One issuer, or several: each discovered, with its own key set and cooldown; a
+        // token's `iss` chooses (an untrusted one costs no request, even with an unknown `kid`).
         #[cfg(feature = "jwks")]
-        Some(Remote::Oidc { issuer, cooldown }) => Ok(Either::Right(Either::Left(
-            tower_jwt_auth::JwksResolver::oidc(issuer, options(*cooldown))?,
-        ))),
-        // Each issuer discovered, with its own key set and cooldown; a token's `iss` chooses
-        // (an untrusted one costs no request).
+        Some(Remote::Oidc { issuer, cooldown }) => server_keys_of(std::slice::from_ref(issuer), *cooldown),
         #[cfg(feature = "jwks")]
-        Some(Remote::Issuers { issuers, cooldown }) => {
-            use tower_jwt_auth::issuers::{Issuers, TrustedIssuer};
-            let mut trusted = Issuers::new();
-            for issuer in issuers {
-                trusted = trusted.trust(TrustedIssuer::discover(issuer)?.jwks_options(options(*cooldown)))?;
-            }
-            Ok(Either::Right(Either::Right(trusted)))
-        }
+        Some(Remote::Issuers { issuers, cooldown }) => server_keys_of(issuers, *cooldown),
         #[cfg(not(feature = "jwks"))]
         Some(_) => Err("JWT_JWKS_URL / JWT_OIDC_ISSUER / JWT_TRUSTED_ISSUERS need the `jwks` feature (cargo run --example server --features jwks)".into()),
     }
+}
+
+/// The key sets of `issuers`, each found by OpenID Connect discovery.
+#[cfg(feature = "jwks")]
+fn server_keys_of(
+    issuers: &[String],
+    cooldown: std::time::Duration,
+) -> Result<ServerKeys, Box<dyn std::error::Error + Send + Sync>> {
+    use tower_jwt_auth::issuers::{Issuers, TrustedIssuer};
+    let mut trusted = Issuers::new();
+    for issuer in issuers {
+        trusted = trusted.trust(TrustedIssuer::discover(issuer)?.jwks_options(options(cooldown)))?;
+    }
+    Ok(Either::Right(Either::Right(trusted)))
 }
 
 /// A remote key set's options: the default limits (2 s to connect, 5 s in all), the

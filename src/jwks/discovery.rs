@@ -80,8 +80,9 @@ impl Discovered {
     }
 }
 
-/// Fetches the discovery document (`/.well-known/openid-configuration`, then RFC 8414's
-/// `/.well-known/oauth-authorization-server`) and checks its `issuer` and `jwks_uri`.
+/// Fetches the discovery document (`/.well-known/openid-configuration`, then, if that answered
+/// 404, RFC 8414's `/.well-known/oauth-authorization-server`) and checks its `issuer` and
+/// `jwks_uri`.
 async fn discover(client: &HttpClient, issuer: &str, discovery: &Uri) -> Result<Uri, FetchError> {
     #[derive(serde::Deserialize)]
     struct Document {
@@ -90,7 +91,9 @@ async fn discover(client: &HttpClient, issuer: &str, discovery: &Uri) -> Result<
     }
     let body = match client.get(discovery).await {
         Ok((body, _)) => body,
-        Err(first) => {
+        // RFC 8414's document only where the provider has no OpenID Connect one (404): after a
+        // timeout or a failure, a second fetch would double the wait of the request behind it.
+        Err(first @ FetchError::Status(404)) => {
             let fallback = format!(
                 "{}/.well-known/oauth-authorization-server",
                 issuer.trim_end_matches('/')
@@ -98,6 +101,7 @@ async fn discover(client: &HttpClient, issuer: &str, discovery: &Uri) -> Result<
             let fallback: Uri = fallback.parse().map_err(|_| first.clone())?;
             client.get(&fallback).await.map_err(|_| first)?.0
         }
+        Err(first) => return Err(first),
     };
     let doc: Document = serde_json::from_slice(&body)
         .map_err(|_| FetchError::Invalid("not a discovery document".to_owned()))?;

@@ -332,8 +332,14 @@ fn unverified_issuer(payload: &[u8]) -> Result<Option<Cow<'_, str>>, AuthErrorKi
         }
         fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
             let mut iss = None;
+            let mut seen = false;
             while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
                 if key == "iss" {
+                    // Two `iss` members: refused before any key source is chosen (the claims
+                    // readers refuse every duplicate later).
+                    if std::mem::replace(&mut seen, true) {
+                        return Err(serde::de::Error::custom("duplicate iss"));
+                    }
                     if let MaybeText::Text(value) = map.next_value::<MaybeText<'de>>()? {
                         iss = Some(value);
                     }

@@ -30,6 +30,8 @@ struct Shared {
     down: AtomicBool,
     discoveries: AtomicUsize,
     fetches: AtomicUsize,
+    /// Requests for any other path (RFC 8414's document among them).
+    others: AtomicUsize,
     /// The `issuer` the discovery document claims, when it lies.
     claimed_issuer: Mutex<Option<String>>,
 }
@@ -66,6 +68,7 @@ impl Idp {
             down: AtomicBool::new(false),
             discoveries: AtomicUsize::new(0),
             fetches: AtomicUsize::new(0),
+            others: AtomicUsize::new(0),
             claimed_issuer: Mutex::new(None),
         });
         let serving = Arc::clone(&shared);
@@ -95,9 +98,14 @@ impl Idp {
         format!("{}/tenants/{tenant}", self.base)
     }
 
-    /// Every request received: discovery documents and key sets.
+    /// Every request received: discovery documents, key sets and any other path.
     pub(crate) fn requests(&self) -> usize {
-        self.discoveries() + self.fetches()
+        self.discoveries() + self.fetches() + self.others()
+    }
+
+    /// Requests for paths other than discovery and key sets.
+    pub(crate) fn others(&self) -> usize {
+        self.shared.others.load(Ordering::SeqCst)
     }
 
     pub(crate) fn discoveries(&self) -> usize {
@@ -150,6 +158,7 @@ impl Shared {
             }
             return json(200, self.jwks.lock().unwrap().clone());
         }
+        self.others.fetch_add(1, Ordering::SeqCst);
         json(404, "{}".to_owned())
     }
 }
