@@ -46,7 +46,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use crate::jwks::{JwksFuture, JwksOptions, JwksResolver};
+use crate::jwks::{JwksClient, JwksFuture, JwksOptions, JwksResolver};
 use crate::key::{Binding, KeyError, KeyQuery, KeyRef, KeyResolver, Resolution};
 use crate::{Algorithm, ConfigError, KeySet, VerifyingKey};
 
@@ -235,12 +235,14 @@ impl TrustedIssuer {
                 None,
                 self.rules.options,
                 binding,
+                None,
             )?),
             Source::Jwks(url) => Keys::Remote(JwksResolver::for_issuer(
                 &self.issuer,
                 Some(&url),
                 self.rules.options,
                 binding,
+                None,
             )?),
         };
         Ok(Entry {
@@ -257,6 +259,10 @@ impl TrustedIssuer {
 /// [`capacity`](Self::capacity)). An issuer that does not fit, or fails the predicate, costs no
 /// I/O and is refused as untrusted. A discovery or fetch that fails is retried only after the
 /// key set's cooldown ([`JwksOptions::cooldown`]): the failure is cached.
+///
+/// The predicate is the allow-list: make it name your tenants. One that admits every value
+/// (`|_| true`) lets any client make the server discover a new issuer under the pattern per
+/// request, and push the tenants you serve out of the cache.
 pub struct IssuerTemplate {
     pattern: String,
     prefix: String,
@@ -300,6 +306,12 @@ impl IssuerTemplate {
         let suffix = pattern.get(close + 1..).ok_or_else(invalid)?;
         if suffix.contains(['{', '}']) || prefix.contains('}') {
             return Err(invalid());
+        }
+        // An issuer has no query or fragment (RFC 8414 §2): every admitted issuer is a path.
+        if pattern.contains(['?', '#']) {
+            return Err(ConfigError::InvalidUrl(
+                "an issuer template has no query or fragment",
+            ));
         }
         // The variable must come after the authority: `https://host/` at least.
         let after_scheme = prefix
@@ -375,12 +387,15 @@ impl Issuers {
     /// Trusts the issuers `template` admits (after the fixed issuers, in the order added).
     ///
     /// # Errors
-    /// None today; a `Result` for symmetry with [`trust`](Self::trust).
+    /// [`ConfigError::Tls`] if the template's TLS client cannot be set up.
     pub fn trust_template(mut self, template: IssuerTemplate) -> Result<Self, ConfigError> {
         let mut templates: Vec<Template> = self.templates.iter().cloned().collect();
+        // One HTTP client (one TLS root store) for every issuer the template admits.
+        let client = JwksClient::new(&template.rules.options)?;
         templates.push(Template {
             pattern: template.pattern.clone().into_boxed_str(),
             template: Arc::new(template),
+            client,
             cache: Arc::new(Mutex::new(Cache::default())),
         });
         self.templates = templates.into();
@@ -437,6 +452,8 @@ impl Entry {
 struct Template {
     pattern: Box<str>,
     template: Arc<IssuerTemplate>,
+    /// Shared by the key sets of every issuer the template admits.
+    client: JwksClient,
     cache: Arc<Mutex<Cache>>,
 }
 
@@ -448,6 +465,10 @@ struct Cache {
 }
 
 impl Template {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Cache> {
+        self.cache.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// The entry for `iss` if the template admits it: cached, or created now (no I/O here:
     /// the key set is discovered and fetched by its resolver, on this request's behalf).
     fn entry(&self, iss: &str) -> Option<Result<Entry, KeyError>> {
@@ -455,20 +476,26 @@ impl Template {
         if !(self.template.allow)(variable) {
             return None;
         }
-        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(entry) = cache.entries.get(iss) {
+        if let Some(entry) = self.lock().entries.get(iss) {
             return Some(Ok(entry.clone()));
         }
+        // Built outside the lock (no I/O: the shared client is reused; the key set is fetched
+        // later, by its resolver).
         let binding = self.template.rules.binding(iss);
+        let options = self.template.rules.options.clone();
         // A value the pattern admits makes a valid URL (checked in `new`); refuse if not.
-        let Ok(resolver) = JwksResolver::for_issuer(iss, None, self.template.rules.options.clone(), binding)
-        else {
+        let Ok(resolver) = JwksResolver::for_issuer(iss, None, options, binding, Some(&self.client)) else {
             return Some(Err(KeyError::untrusted_issuer()));
         };
         let entry = Entry {
             keys: Keys::Remote(resolver),
             algorithms: self.template.rules.algorithms.clone(),
         };
+        let mut cache = self.lock();
+        // Another request may have added it meanwhile: keep the first.
+        if let Some(entry) = cache.entries.get(iss) {
+            return Some(Ok(entry.clone()));
+        }
         while cache.entries.len() >= self.template.capacity {
             let Some(oldest) = cache.order.pop_front() else {
                 break;

@@ -433,9 +433,31 @@ fn configuration_mistakes_are_refused() {
     assert!(IssuerTemplate::new("https://login.example.com/", |_: &str| true).is_err());
     assert!(IssuerTemplate::new("https://login.example.com/{a}/{b}", |_: &str| true).is_err());
     assert!(IssuerTemplate::new("https://login.example.com/{tenant}/v2.0", |_: &str| true).is_ok());
+    assert!(IssuerTemplate::new("https://login.example.com/?tenant={tenant}", |_: &str| true).is_err());
+    assert!(IssuerTemplate::new("https://login.example.com/x#{tenant}", |_: &str| true).is_err());
     let twice = Issuers::new()
         .trust(TrustedIssuer::discover("https://a.example.com").unwrap())
         .unwrap()
         .trust(TrustedIssuer::discover("https://a.example.com").unwrap());
     assert!(twice.is_err());
+}
+
+/// A provider with only RFC 8414 metadata: found at the path §3.1 gives, the well-known path
+/// between the host and the issuer's path.
+#[tokio::test]
+async fn rfc_8414_metadata_is_found_between_the_host_and_the_issuers_path() {
+    let idp = Idp::start(&[&key_a()]).await;
+    idp.set_rfc8414_only();
+    let issuer = idp.tenant("t1");
+    let issuers = Issuers::new()
+        .trust(TrustedIssuer::discover(&issuer).unwrap().jwks_options(fast()))
+        .unwrap();
+    let answer = call(
+        &issuers,
+        Validation::new(),
+        &token(&key_a(), Some(&issuer), json!({})),
+    )
+    .await;
+    assert_eq!(answer.0, StatusCode::OK);
+    assert_eq!(idp.discoveries(), 1);
 }

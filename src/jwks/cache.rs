@@ -97,10 +97,15 @@ impl Cache {
         source: Source,
         options: JwksOptions,
         binding: Option<Arc<Binding>>,
+        client: Option<HttpClient>,
     ) -> Result<Self, ConfigError> {
+        let client = match client {
+            Some(client) => client,
+            None => HttpClient::new(&options)?,
+        };
         Ok(Self {
             binding,
-            client: HttpClient::new(&options)?,
+            client,
             source,
             options,
             snapshot: ArcSwap::from_pointee(Snapshot::empty()),

@@ -43,6 +43,8 @@ pub(super) fn check_url(url: &str) -> Result<Uri, ConfigError> {
 }
 
 /// The hyper client over rustls (aws-lc-rs, webpki roots), with the limits of one fetch.
+/// Clones share the connection pool and the TLS configuration.
+#[derive(Clone)]
 pub(super) struct HttpClient {
     client: HttpsClient,
     total_timeout: Duration,

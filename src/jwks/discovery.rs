@@ -94,10 +94,13 @@ async fn discover(client: &HttpClient, issuer: &str, discovery: &Uri) -> Result<
         // RFC 8414's document only where the provider has no OpenID Connect one (404): after a
         // timeout or a failure, a second fetch would double the wait of the request behind it.
         Err(first @ FetchError::Status(404)) => {
-            let fallback = format!(
-                "{}/.well-known/oauth-authorization-server",
-                issuer.trim_end_matches('/')
-            );
+            // RFC 8414 §3.1: the well-known path goes between the host and the issuer's path.
+            let at: Uri = issuer.parse().map_err(|_| first.clone())?;
+            let (Some(scheme), Some(authority)) = (at.scheme_str(), at.authority()) else {
+                return Err(first);
+            };
+            let path = at.path().trim_end_matches('/');
+            let fallback = format!("{scheme}://{authority}/.well-known/oauth-authorization-server{path}");
             let fallback: Uri = fallback.parse().map_err(|_| first.clone())?;
             client.get(&fallback).await.map_err(|_| first)?.0
         }

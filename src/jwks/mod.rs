@@ -26,5 +26,6 @@ mod status;
 
 pub use self::error::FetchError;
 pub use self::options::JwksOptions;
+pub(crate) use self::resolver::JwksClient;
 pub use self::resolver::{JwksFuture, JwksResolver};
 pub use self::status::JwksStatus;

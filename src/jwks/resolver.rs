@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::cache::{Admission, Cache, Waiter};
+use super::client::HttpClient;
 use super::discovery::Source;
 use super::error::FetchError;
 use super::options::JwksOptions;
@@ -47,6 +48,24 @@ use crate::{Algorithm, ConfigError, VerifyingKey};
 #[derive(Clone)]
 pub struct JwksResolver {
     inner: Arc<Cache>,
+}
+
+/// An HTTP client for key set fetches, built once (its TLS roots read once) and shared by
+/// several resolvers.
+#[derive(Clone)]
+pub(crate) struct JwksClient(HttpClient);
+
+impl JwksClient {
+    /// A client with the timeouts and body limit of `options`.
+    pub(crate) fn new(options: &JwksOptions) -> Result<Self, ConfigError> {
+        Ok(Self(HttpClient::new(options)?))
+    }
+}
+
+impl fmt::Debug for JwksClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwksClient").finish_non_exhaustive()
+    }
 }
 
 impl fmt::Debug for JwksResolver {
@@ -104,23 +123,28 @@ impl JwksResolver {
         binding: Option<Arc<Binding>>,
     ) -> Result<Self, ConfigError> {
         Ok(Self {
-            inner: Arc::new(Cache::new(source, options, binding)?),
+            inner: Arc::new(Cache::new(source, options, binding, None)?),
         })
     }
 
     /// The key set of one issuer among several: OIDC discovery of `issuer`, or the JWK Set at
-    /// `jwks_url` when given; every key bound to `binding`.
+    /// `jwks_url` when given; every key bound to `binding`. With `client`, its connection pool
+    /// and TLS configuration are shared (the issuers of one template); else one is built.
     pub(crate) fn for_issuer(
         issuer: &str,
         jwks_url: Option<&str>,
         options: JwksOptions,
         binding: Arc<Binding>,
+        client: Option<&JwksClient>,
     ) -> Result<Self, ConfigError> {
         let source = match jwks_url {
             Some(url) => Source::jwks(url)?,
             None => Source::oidc(issuer)?,
         };
-        Self::bound(source, options, Some(binding))
+        let client = client.map(|c| c.0.clone());
+        Ok(Self {
+            inner: Arc::new(Cache::new(source, options, Some(binding), client)?),
+        })
     }
 
     /// The issuer of an OIDC resolver.

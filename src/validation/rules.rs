@@ -108,7 +108,7 @@ impl Validation {
     /// | rule | |
     /// | --- | --- |
     /// | `typ` | required: `at+jwt` or `application/at+jwt` (case-insensitive); `JWT` only with [`accept_typ_jwt`](Self::accept_typ_jwt) |
-    /// | `iss`, `exp`, `aud`, `sub`, `client_id`, `iat`, `jti` | required (§2.2); `sub`, `client_id` and `jti` strings |
+    /// | `iss`, `exp`, `aud`, `sub`, `client_id`, `iat`, `jti` | required (§2.2); `sub`, `client_id` and `jti` strings (`exp` unless [`dangerous_allow_missing_exp`](Self::dangerous_allow_missing_exp) says otherwise) |
     /// | `iss`, `aud` | matched against the configured issuers and audiences (configure them: with no audience, a token's `aud` is refused as for any validation) |
     /// | `scope` | read as RFC 9068 §2.2.3 says by [`Scopes`](crate::Scopes) (space-separated), shared with [`RequireClaimsLayer::scopes`](crate::RequireClaimsLayer::scopes) |
     ///

@@ -32,6 +32,9 @@ struct Shared {
     fetches: AtomicUsize,
     /// Requests for any other path (RFC 8414's document among them).
     others: AtomicUsize,
+    /// Serves RFC 8414's document (at the path RFC 8414 §3.1 gives) instead of OpenID
+    /// Connect's, which then answers 404.
+    rfc8414_only: AtomicBool,
     /// The `issuer` the discovery document claims, when it lies.
     claimed_issuer: Mutex<Option<String>>,
 }
@@ -69,6 +72,7 @@ impl Idp {
             discoveries: AtomicUsize::new(0),
             fetches: AtomicUsize::new(0),
             others: AtomicUsize::new(0),
+            rfc8414_only: AtomicBool::new(false),
             claimed_issuer: Mutex::new(None),
         });
         let serving = Arc::clone(&shared);
@@ -126,6 +130,11 @@ impl Idp {
         *self.shared.jwks.lock().unwrap() = jwks_of(keys);
     }
 
+    /// Serves only RFC 8414's metadata: `/.well-known/oauth-authorization-server/<issuer path>`.
+    pub(crate) fn set_rfc8414_only(&self) {
+        self.shared.rfc8414_only.store(true, Ordering::SeqCst);
+    }
+
     /// Makes the discovery document claim `issuer` (a lying or misconfigured provider).
     pub(crate) fn claim_issuer(&self, issuer: &str) {
         *self.shared.claimed_issuer.lock().unwrap() = Some(issuer.to_owned());
@@ -134,7 +143,21 @@ impl Idp {
 
 impl Shared {
     fn answer(&self, origin: &str, path: &str) -> Response<Full<Bytes>> {
-        if let Some(prefix) = path.strip_suffix("/.well-known/openid-configuration") {
+        let rfc8414 = self.rfc8414_only.load(Ordering::SeqCst);
+        if let Some(issuer_path) = path.strip_prefix("/.well-known/oauth-authorization-server") {
+            if rfc8414 {
+                self.discoveries.fetch_add(1, Ordering::SeqCst);
+                let issuer = format!("{origin}{issuer_path}");
+                return json(
+                    200,
+                    format!(r#"{{"issuer":"{issuer}","jwks_uri":"{issuer}/jwks"}}"#),
+                );
+            }
+        }
+        if let Some(prefix) = path
+            .strip_suffix("/.well-known/openid-configuration")
+            .filter(|_| !rfc8414)
+        {
             self.discoveries.fetch_add(1, Ordering::SeqCst);
             if self.down.load(Ordering::SeqCst) {
                 return json(503, "{}".to_owned());
