@@ -46,7 +46,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use crate::jwks::{JwksClient, JwksFuture, JwksOptions, JwksResolver};
+use crate::jwks::{check_issuer_url, check_jwks_url, JwksClient, JwksFuture, JwksOptions, JwksResolver};
 use crate::key::{Binding, KeyError, KeyQuery, KeyRef, KeyResolver, Resolution};
 use crate::{Algorithm, ConfigError, KeySet, VerifyingKey};
 
@@ -208,8 +208,8 @@ impl TrustedIssuer {
 
     fn check(&self) -> Result<(), ConfigError> {
         match &self.source {
-            Source::Discover => JwksResolver::oidc(&self.issuer, JwksOptions::default()).map(drop),
-            Source::Jwks(url) => JwksResolver::new(url).map(drop),
+            Source::Discover => check_issuer_url(&self.issuer),
+            Source::Jwks(url) => check_jwks_url(url),
             Source::Keys(_) => Ok(()),
         }
     }
@@ -322,7 +322,7 @@ impl IssuerTemplate {
             return Err(invalid());
         }
         // The pattern with a sample value is a URL this crate would fetch.
-        JwksResolver::oidc(&format!("{prefix}x{suffix}"), JwksOptions::default())?;
+        check_issuer_url(&format!("{prefix}x{suffix}"))?;
         Ok(Self {
             pattern: pattern.to_owned(),
             prefix: prefix.to_owned(),

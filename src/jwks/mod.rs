@@ -26,6 +26,6 @@ mod status;
 
 pub use self::error::FetchError;
 pub use self::options::JwksOptions;
-pub(crate) use self::resolver::JwksClient;
+pub(crate) use self::resolver::{check_issuer_url, check_jwks_url, JwksClient};
 pub use self::resolver::{JwksFuture, JwksResolver};
 pub use self::status::JwksStatus;

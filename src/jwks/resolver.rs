@@ -50,6 +50,17 @@ pub struct JwksResolver {
     inner: Arc<Cache>,
 }
 
+/// Checks the URLs an OIDC resolver of `issuer` would fetch (the issuer and its discovery
+/// document), without building the resolver and its TLS client.
+pub(crate) fn check_issuer_url(issuer: &str) -> Result<(), ConfigError> {
+    Source::oidc(issuer).map(drop)
+}
+
+/// Checks a JWK Set URL, without building a resolver and its TLS client.
+pub(crate) fn check_jwks_url(url: &str) -> Result<(), ConfigError> {
+    Source::jwks(url).map(drop)
+}
+
 /// An HTTP client for key set fetches, built once (its TLS roots read once) and shared by
 /// several resolvers.
 #[derive(Clone)]
