@@ -1,6 +1,6 @@
 //! HMAC keys (RFC 7518 §3.2): keyed once, cloned per use, compared in constant time.
 
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Sha256, Sha384, Sha512};
 
 use crate::token::{encoded_len, B64};
