@@ -10,11 +10,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use common::*;
 use criterion::{criterion_group, criterion_main, Criterion};
-use hmac012 as hmac;
 use hmac::{Hmac, Mac};
+use hmac012 as hmac;
 use jwt_simple::prelude::{HS256Key, HS512Key, MACLike, VerificationOptions};
-use sha2_010 as sha2;
 use sha2::{Sha256, Sha512};
+use sha2_010 as sha2;
 use std::collections::HashSet;
 use tower_jwt_auth::{SigningKey, Validation, VerifyingKey};
 

@@ -710,7 +710,7 @@ impl Revocations {
             || sid.is_some_and(|s| lists.sessions.contains_key(s))
             || lists
                 .cutoff(sub)
-                .is_some_and(|cutoff| iat.map_or(true, |issued| issued <= cutoff))
+                .is_some_and(|cutoff| iat.is_none_or(|issued| issued <= cutoff))
     }
 }
 

@@ -9,14 +9,14 @@ mod support;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use hmac012 as hmac;
 use hmac::{Hmac, Mac};
+use hmac012 as hmac;
 use proptest::prelude::*;
 use proptest::sample::Index;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use sha2_010 as sha2;
 use sha2::{Sha256, Sha384, Sha512};
+use sha2_010 as sha2;
 use tower_jwt_auth::validation::Verification;
 use tower_jwt_auth::{
     dangerous, Algorithm, AuthError, AuthErrorKind, KeyRing, SigningKey, Validation, VerifyingKey,

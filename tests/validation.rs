@@ -12,12 +12,12 @@ use std::time::Duration;
 use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use base64::Engine as _;
-use hmac012 as hmac;
 use hmac::{Hmac, Mac};
+use hmac012 as hmac;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use sha2_010 as sha2;
 use sha2::{Sha256, Sha384, Sha512};
+use sha2_010 as sha2;
 use tower_jwt_auth::validation::Verification;
 use tower_jwt_auth::{
     dangerous, Algorithm, AuthError, AuthErrorKind as K, Claim, ConfigError, KeyResolver, KeyRing, SignError,

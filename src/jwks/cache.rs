@@ -236,9 +236,9 @@ impl Cache {
     }
 
     fn cooldown_elapsed(&self, state: &FetchState, now: Instant) -> bool {
-        state.last_forced.map_or(true, |at| {
-            now.saturating_duration_since(at) >= self.options.cooldown
-        })
+        state
+            .last_forced
+            .is_none_or(|at| now.saturating_duration_since(at) >= self.options.cooldown)
     }
 
     /// When the background task should fetch next: ahead of expiry with jitter, or after a

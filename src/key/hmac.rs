@@ -3,7 +3,7 @@
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Sha256, Sha384, Sha512};
 
-use crate::token::{encoded_len, B64};
+use crate::token::{decode_into, encoded_len, B64};
 use crate::{Algorithm, ConfigError};
 use base64::Engine as _;
 
@@ -52,13 +52,14 @@ impl HmacKey {
         if signature_b64.len() != encoded_len(tag_len) {
             return false;
         }
-        let mut buf = [0u8; MAX_TAG + 3];
-        let Ok(n) = B64.decode_slice(signature_b64, &mut buf) else {
+        let mut buf = [0u8; MAX_TAG];
+        let Some(tag) = buf.get_mut(..tag_len) else {
             return false;
         };
-        let Some(tag) = buf.get(..n) else {
+        if decode_into(signature_b64.as_bytes(), tag).is_none() {
             return false;
-        };
+        }
+        let tag = &*tag;
         // `verify_slice` compares in constant time (subtle).
         match self {
             Self::S256(m) => m.clone().chain_update(input).verify_slice(tag).is_ok(),

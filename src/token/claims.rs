@@ -48,6 +48,18 @@ pub(crate) struct Observed {
     pub(crate) sub: Match,
 }
 
+impl Observed {
+    /// Nothing seen yet.
+    pub(crate) const ABSENT: Self = Self {
+        exp: Num::Absent,
+        nbf: Num::Absent,
+        iat: Num::Absent,
+        iss: Match::Absent,
+        aud: Match::Absent,
+        sub: Match::Absent,
+    };
+}
+
 /// The identifying claims captured for the checks after validation (only when asked for): the
 /// string values of `jti`, `sid` and `sub`.
 #[derive(Debug, Default)]
@@ -109,41 +121,14 @@ impl<'de> Visitor<'de> for ObservedSeed<'_> {
         };
         while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
             match watched(&key, ids.is_some()) {
-                Some(Claim::Exp) => o.exp = map.next_value::<NumValue>()?.0,
-                Some(Claim::Nbf) => o.nbf = map.next_value::<NumValue>()?.0,
-                Some(Claim::Iat) => o.iat = map.next_value::<NumValue>()?.0,
-                Some(Claim::Iss) => {
-                    o.iss = match map.next_value::<MaybeText<'de>>()? {
-                        MaybeText::Text(iss) if contains(self.issuers, &iss) => Match::Matched,
-                        MaybeText::Text(_) => Match::Unmatched,
-                        MaybeText::WrongType => Match::WrongType,
-                    }
-                }
-                Some(Claim::Aud) => o.aud = map.next_value_seed(AudSeed(self.audiences))?,
-                Some(Claim::Sub) => {
-                    o.sub = match map.next_value::<MaybeText<'de>>()? {
-                        MaybeText::Text(sub) => {
-                            if let Some(ids) = &mut ids {
-                                ids.sub = Some(sub);
-                            }
-                            Match::Matched
-                        }
-                        MaybeText::WrongType => Match::WrongType,
-                    }
-                }
-                Some(id @ (Claim::Jti | Claim::Sid)) => {
-                    if let (MaybeText::Text(value), Some(ids)) =
-                        (map.next_value::<MaybeText<'de>>()?, &mut ids)
-                    {
-                        if id == Claim::Jti {
-                            ids.jti = Some(value);
-                        } else {
-                            ids.sid = Some(value);
-                        }
-                    }
-                }
-                // Never watched (see `Claim::from_name`).
-                Some(Claim::ClientId) | None => {
+                Some(claim) => map.next_value_seed(Member {
+                    claim,
+                    observed: &mut o,
+                    ids: &mut ids,
+                    issuers: self.issuers,
+                    audiences: self.audiences,
+                })?,
+                None => {
                     map.next_value::<IgnoredAny>()?;
                 }
             }
@@ -152,6 +137,61 @@ impl<'de> Visitor<'de> for ObservedSeed<'_> {
             }
         }
         Ok((o, ids))
+    }
+}
+
+/// Observes the value of one watched claim: the one rule for every reader of the payload.
+pub(crate) struct Member<'s, 'c, 'de> {
+    pub(crate) claim: Claim,
+    pub(crate) observed: &'s mut Observed,
+    pub(crate) ids: &'s mut Option<Ids<'de>>,
+    pub(crate) issuers: &'c [Box<str>],
+    pub(crate) audiences: &'c [Box<str>],
+}
+
+impl<'de> DeserializeSeed<'de> for Member<'_, '_, 'de> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        let o = self.observed;
+        match self.claim {
+            Claim::Exp => o.exp = NumValue::deserialize(d)?.0,
+            Claim::Nbf => o.nbf = NumValue::deserialize(d)?.0,
+            Claim::Iat => o.iat = NumValue::deserialize(d)?.0,
+            Claim::Iss => {
+                o.iss = match MaybeText::deserialize(d)? {
+                    MaybeText::Text(iss) if contains(self.issuers, &iss) => Match::Matched,
+                    MaybeText::Text(_) => Match::Unmatched,
+                    MaybeText::WrongType => Match::WrongType,
+                }
+            }
+            Claim::Aud => o.aud = AudSeed(self.audiences).deserialize(d)?,
+            Claim::Sub => {
+                o.sub = match MaybeText::deserialize(d)? {
+                    MaybeText::Text(sub) => {
+                        if let Some(ids) = self.ids {
+                            ids.sub = Some(sub);
+                        }
+                        Match::Matched
+                    }
+                    MaybeText::WrongType => Match::WrongType,
+                }
+            }
+            id @ (Claim::Jti | Claim::Sid) => {
+                if let (MaybeText::Text(value), Some(ids)) = (MaybeText::deserialize(d)?, self.ids) {
+                    if id == Claim::Jti {
+                        ids.jti = Some(value);
+                    } else {
+                        ids.sid = Some(value);
+                    }
+                }
+            }
+            // Never watched (see `Claim::from_name`).
+            Claim::ClientId => {
+                IgnoredAny::deserialize(d)?;
+            }
+        }
+        Ok(())
     }
 }
 

@@ -5,7 +5,6 @@ use std::borrow::Cow;
 
 use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
-use base64::Engine as _;
 
 use crate::AuthErrorKind;
 
@@ -35,12 +34,14 @@ pub(crate) fn split(token: &str, max_len: usize) -> Result<Compact<'_>, AuthErro
     if token.len() > max_len {
         return Err(AuthErrorKind::TooLarge);
     }
-    // One vectorized pass: the alphabet, and exactly two dots (three segments).
-    if scan(token.as_bytes()) != Some(2) {
-        return Err(AuthErrorKind::Malformed);
-    }
-    // Both searches are short: the header and the signature are the small segments.
-    let (Some(first), Some(last)) = (token.find('.'), token.rfind('.')) else {
+    // One vectorized pass: the alphabet, and exactly two dots (three segments), found on the
+    // way.
+    let Some(Dots {
+        count: 2,
+        first,
+        last,
+    }) = scan(token.as_bytes())
+    else {
         return Err(AuthErrorKind::Malformed);
     };
     let (Some(header), Some(payload), Some(signature)) = (
@@ -65,10 +66,19 @@ pub(crate) fn split(token: &str, max_len: usize) -> Result<Compact<'_>, AuthErro
     })
 }
 
-/// Counts the dots of `bytes` if every byte is in the base64url alphabet or a dot, else `None`.
-/// Written as branch-free reductions over fixed-size chunks so that the compiler vectorizes it.
+/// The dots of a token: how many, and where the first and the last are (when there are two).
+#[derive(Debug, PartialEq, Eq)]
+struct Dots {
+    count: usize,
+    first: usize,
+    last: usize,
+}
+
+/// The dots of `bytes` if every byte is in the base64url alphabet or a dot, else `None`.
+/// Written as branch-free reductions over fixed-size chunks so that the compiler vectorizes it;
+/// only the chunks that hold dots are searched for them.
 #[inline]
-fn scan(bytes: &[u8]) -> Option<usize> {
+fn scan(bytes: &[u8]) -> Option<Dots> {
     #[inline(always)]
     fn bad(c: u8) -> u8 {
         // Letters: OR-ing 0x20 maps `A-Z` onto `a-z` and nothing else into `a-z`.
@@ -83,50 +93,165 @@ fn scan(bytes: &[u8]) -> Option<usize> {
             (bad_acc | bad(c), dots + u8::from(c == b'.'))
         })
     }
+    let mut dots = Dots {
+        count: 0,
+        first: 0,
+        last: 0,
+    };
+    // Only the positions of a token's two dots matter: a chunk holds one or both of them.
+    let mut record = |chunk: &[u8], offset: usize, count: u8| {
+        let count = usize::from(count);
+        if count == 0 || dots.count + count > 2 {
+            dots.count += count;
+            return;
+        }
+        if dots.count == 0 {
+            dots.first = offset + chunk.iter().position(|c| *c == b'.').unwrap_or(0);
+        }
+        dots.last = offset + chunk.iter().rposition(|c| *c == b'.').unwrap_or(0);
+        dots.count += count;
+    };
     let chunks = bytes.chunks_exact(32);
-    // The tail is padded with a valid character so that it takes the vectorized path too.
-    let mut tail = [b'A'; 32];
-    tail.iter_mut().zip(chunks.remainder()).for_each(|(t, b)| *t = *b);
-    let (mut any_bad, dots) = chunk_scan(&tail);
-    let mut dots = usize::from(dots);
+    let remainder = chunks.remainder();
+    let mut any_bad = 0;
+    let mut offset = 0;
     for chunk in chunks {
         let Ok(chunk) = <&[u8; 32]>::try_from(chunk) else {
             return None;
         };
         let (b, d) = chunk_scan(chunk);
         any_bad |= b;
-        dots += usize::from(d);
+        record(chunk, offset, d);
+        offset += 32;
     }
+    // The tail is padded with a valid character so that it takes the vectorized path too.
+    let mut tail = [b'A'; 32];
+    tail.iter_mut().zip(remainder).for_each(|(t, b)| *t = *b);
+    let (b, d) = chunk_scan(&tail);
+    any_bad |= b;
+    record(remainder, offset, d);
     (any_bad == 0).then_some(dots)
 }
 
 /// Decodes one base64url segment into `stack` when it fits, else onto the heap.
 pub(crate) fn decode<'b>(segment: &str, stack: &'b mut [u8]) -> Result<Cow<'b, [u8]>, AuthErrorKind> {
-    // The engine checks the output size against this (conservative) estimate.
-    let estimate = segment.len().div_ceil(4) * 3;
-    if estimate <= stack.len() {
-        let written = B64
-            .decode_slice(segment, stack)
-            .map_err(|_| AuthErrorKind::Malformed)?;
-        let out = stack.get(..written).ok_or(AuthErrorKind::Malformed)?;
+    let len = exact_len(segment.len()).ok_or(AuthErrorKind::Malformed)?;
+    if let Some(out) = stack.get_mut(..len) {
+        decode_into(segment.as_bytes(), out).ok_or(AuthErrorKind::Malformed)?;
         Ok(Cow::Borrowed(out))
     } else {
-        B64.decode(segment)
-            .map(Cow::Owned)
-            .map_err(|_| AuthErrorKind::Malformed)
+        let mut out = vec![0; len];
+        decode_into(segment.as_bytes(), &mut out).ok_or(AuthErrorKind::Malformed)?;
+        Ok(Cow::Owned(out))
     }
 }
 
-/// The exact decoded length of an unpadded base64 string of `len` characters, or `None` when no
-/// canonical encoding has that length.
-#[cfg(test)]
-const fn decoded_len(len: usize) -> Option<usize> {
+/// A byte outside the alphabet, in [`SEXTETS`]: above the 24 bits a quad decodes to.
+const INVALID: u32 = 1 << 31;
+
+/// base64url's sextets by byte, placed for each of a quad's four positions (the first at bits
+/// 18-23, the last at 0-5), or [`INVALID`]: a quad decodes with four look-ups and three ORs.
+// Evaluated at compile time: an index out of bounds here fails the build, never a request.
+#[allow(clippy::indexing_slicing)]
+static SEXTETS: [[u32; 256]; 4] = {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut tables = [[INVALID; 256]; 4];
+    let mut i = 0;
+    while i < 64 {
+        let c = ALPHABET[i] as usize;
+        tables[0][c] = (i as u32) << 18;
+        tables[1][c] = (i as u32) << 12;
+        tables[2][c] = (i as u32) << 6;
+        tables[3][c] = i as u32;
+        i += 1;
+    }
+    tables
+};
+
+/// The entry of `table` for `byte` (every byte has one: the bound is never checked at run time).
+#[inline(always)]
+fn at(table: &[u32; 256], byte: u8) -> u32 {
+    table.get(usize::from(byte)).copied().unwrap_or(INVALID)
+}
+
+/// The decoded length of `len` characters of canonical unpadded base64, or `None` when no
+/// such encoding has that length.
+const fn exact_len(len: usize) -> Option<usize> {
     match len % 4 {
         0 => Some(len / 4 * 3),
         2 => Some(len / 4 * 3 + 1),
         3 => Some(len / 4 * 3 + 2),
         _ => None,
     }
+}
+
+/// Decodes canonical unpadded base64url (the same as [`B64`] accepts: no `=`, unused trailing
+/// bits zero) into `out`, exactly [`exact_len`] bytes long; `None` if it is not.
+///
+/// Each quad of characters is four table look-ups ORed into three bytes; a byte outside the
+/// alphabet sets [`INVALID`], and one test of the accumulated bits at the end refuses it.
+pub(crate) fn decode_into(input: &[u8], out: &mut [u8]) -> Option<()> {
+    if exact_len(input.len()) != Some(out.len()) {
+        return None;
+    }
+    let [t0, t1, t2, t3] = &SEXTETS;
+    let quad = |q: &[u8; 4]| {
+        let [a, b, c, d] = *q;
+        at(t0, a) | at(t1, b) | at(t2, c) | at(t3, d)
+    };
+    let mut seen = 0u32;
+    let mut read = 0;
+    let mut written = 0;
+    // Eight characters at a time into one big-endian word, stored whole: its last two bytes
+    // are overwritten by the next store, so this runs while eight bytes of room remain.
+    while let (Some(chars), Some(bytes)) = (input.get(read..read + 8), out.get_mut(written..written + 8)) {
+        let (first, second) = chars.split_first_chunk::<4>()?;
+        let second = <&[u8; 4]>::try_from(second).ok()?;
+        let (hi, lo) = (quad(first), quad(second));
+        seen |= hi | lo;
+        let word = (u64::from(hi) << 40) | (u64::from(lo) << 16);
+        bytes.copy_from_slice(&word.to_be_bytes());
+        read += 8;
+        written += 6;
+    }
+    let (Some(input), Some(out)) = (input.get(read..), out.get_mut(written..)) else {
+        return None;
+    };
+    let quads = input.chunks_exact(4);
+    let rest = quads.remainder();
+    let mut out_quads = out.chunks_exact_mut(3);
+    for (chars, bytes) in quads.zip(&mut out_quads) {
+        let chars = <&[u8; 4]>::try_from(chars).ok()?;
+        let word = quad(chars);
+        seen |= word;
+        let [_, x, y, z] = word.to_be_bytes();
+        bytes.copy_from_slice(&[x, y, z]);
+    }
+    match (rest, out_quads.into_remainder()) {
+        ([], []) => {}
+        (&[a, b], [x]) => {
+            let word = at(t0, a) | at(t1, b);
+            seen |= word;
+            // Canonical: the unused bits are zero.
+            if word & 0xFFFF != 0 {
+                return None;
+            }
+            let [_, hi, _, _] = word.to_be_bytes();
+            *x = hi;
+        }
+        (&[a, b, c], [x, y]) => {
+            let word = at(t0, a) | at(t1, b) | at(t2, c);
+            seen |= word;
+            if word & 0xFF != 0 {
+                return None;
+            }
+            let [_, hi, lo, _] = word.to_be_bytes();
+            *x = hi;
+            *y = lo;
+        }
+        _ => return None,
+    }
+    (seen & INVALID == 0).then_some(())
 }
 
 /// The length of the unpadded base64 encoding of `n` bytes.
@@ -136,6 +261,8 @@ pub(crate) const fn encoded_len(n: usize) -> usize {
 
 #[cfg(test)]
 mod tests {
+    use base64::Engine as _;
+
     use super::*;
 
     const JWT_IO: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c";
@@ -181,8 +308,32 @@ mod tests {
                 assert_eq!(scan(&bytes).is_some(), expected, "byte {b:#x} in {len}");
             }
         }
-        assert_eq!(scan(b"a.b.c"), Some(2));
-        assert_eq!(scan(&[b'.'; 100]), Some(100));
+        assert_eq!(
+            scan(b"a.b.c"),
+            Some(Dots {
+                count: 2,
+                first: 1,
+                last: 3
+            })
+        );
+        assert_eq!(scan(&[b'.'; 100]).map(|d| d.count), Some(100));
+        for len in [2, 31, 32, 33, 64, 65, 100] {
+            for first in 0..len {
+                for last in first + 1..len {
+                    let mut bytes = vec![b'A'; len];
+                    bytes[first] = b'.';
+                    bytes[last] = b'.';
+                    assert_eq!(
+                        scan(&bytes),
+                        Some(Dots {
+                            count: 2,
+                            first,
+                            last
+                        })
+                    );
+                }
+            }
+        }
     }
 
     #[test]
@@ -216,6 +367,53 @@ mod tests {
         assert_eq!(decode("Q", &mut buf).unwrap_err(), AuthErrorKind::Malformed);
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 4096, failure_persistence: None, ..Default::default() })]
+
+        /// The decoder against the base64 crate's canonical engine, on valid and invalid text.
+        #[test]
+        fn the_decoder_agrees_with_the_engine(
+            text in "[A-Za-z0-9_\\-]{0,70}",
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..70),
+            flip in proptest::prelude::any::<(usize, u8)>(),
+        ) {
+            let encoded = B64.encode(&bytes);
+            let mut mutated = encoded.clone().into_bytes();
+            if let Some(b) = mutated.get_mut(flip.0 % (encoded.len() + 1)) {
+                *b = flip.1;
+            }
+            for candidate in [text.as_bytes(), encoded.as_bytes(), &mutated] {
+                let expected = B64.decode(candidate).ok();
+                let mut buf = [0u8; 64];
+                let ours = std::str::from_utf8(candidate).ok().and_then(|s| decode(s, &mut buf).ok()).map(|c| c.into_owned());
+                let expected = expected.filter(|_| std::str::from_utf8(candidate).is_ok());
+                proptest::prop_assert_eq!(&ours, &expected, "{:?}", String::from_utf8_lossy(candidate));
+            }
+            proptest::prop_assert_eq!(decode(&encoded, &mut [0u8; 64]).ok().map(|c| c.into_owned()), Some(bytes));
+        }
+    }
+
+    #[test]
+    fn every_length_and_every_byte_decodes_as_the_engine_does() {
+        for len in 0..40usize {
+            let data: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
+            let encoded = B64.encode(&data);
+            assert_eq!(decode(&encoded, &mut [0u8; 64]).unwrap().as_ref(), &data[..]);
+            for pos in 0..encoded.len() {
+                for b in 0..=127u8 {
+                    let mut bad = encoded.clone().into_bytes();
+                    bad[pos] = b;
+                    let bad = String::from_utf8(bad).unwrap();
+                    assert_eq!(
+                        decode(&bad, &mut [0u8; 64]).ok().map(|c| c.into_owned()),
+                        B64.decode(&bad).ok(),
+                        "{bad}"
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn large_segments_decode_on_the_heap() {
         let data = vec![7u8; 100];
@@ -229,8 +427,8 @@ mod tests {
         for n in 0..200 {
             let e = B64.encode(vec![0u8; n]);
             assert_eq!(encoded_len(n), e.len());
-            assert_eq!(decoded_len(e.len()), Some(n));
+            assert_eq!(exact_len(e.len()), Some(n));
         }
-        assert_eq!(decoded_len(5), None);
+        assert_eq!(exact_len(5), None);
     }
 }

@@ -8,7 +8,8 @@ pub(crate) mod claims;
 mod compact;
 pub(crate) mod header;
 mod json;
+pub(crate) mod reader;
 pub(crate) mod tap;
 
-pub(crate) use self::compact::{decode, encoded_len, split, Compact, B64};
+pub(crate) use self::compact::{decode, decode_into, encoded_len, split, Compact, B64};
 pub(crate) use self::json::{MaybeText, Text};

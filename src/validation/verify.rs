@@ -11,7 +11,7 @@ use crate::key::KeyQuery;
 use crate::key::{KeyResolver, Resolution, VerifyingKey};
 use crate::token::claims::{Ids, Match, Num, Observed, ObservedSeed};
 use crate::token::header::Header;
-use crate::token::{self, tap, Compact, MaybeText, Text};
+use crate::token::{self, reader, tap, Compact, MaybeText, Text};
 use crate::{Algorithm, AuthError, AuthErrorKind, Claim};
 
 /// Decoded headers up to this size stay on the stack.
@@ -192,8 +192,18 @@ impl Validation {
             audiences: key.bound_audiences().unwrap_or(&self.audiences),
             leeway: key.bound_leeway().unwrap_or(self.leeway),
         };
-        // One pass: `T` is deserialized while the registered claims are observed on the way.
         let capture_ids = self.checks.iter().any(|c| c.needs_ids());
+        // One pass: the claims reader hands `T` its values and observes the registered claims.
+        if let Ok((claims, observed, ids)) =
+            reader::deserialize::<T>(payload, rules.issuers, rules.audiences, capture_ids)
+        {
+            self.check_claims(&observed, &rules)?;
+            self.check_profile_claims(payload, &observed)?;
+            self.run_checks(payload, &rules, &observed, ids)?;
+            return Ok(claims);
+        }
+        // The reader declined (a float, `RawValue`, an error...): serde_json reads the payload,
+        // `T` observed on the way, and its answer is the answer.
         match tap::deserialize::<T>(payload, rules.issuers, rules.audiences, capture_ids) {
             Ok((claims, Some((observed, ids)))) => {
                 self.check_claims(&observed, &rules)?;

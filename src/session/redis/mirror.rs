@@ -286,7 +286,7 @@ async fn watchdog(shared: Arc<Shared>) {
             shared.revocations.set_stale(age > bound.max(confirmable));
         }
         if age > lagging {
-            if last_report.map_or(true, |at| at.elapsed() >= Duration::from_secs(10)) {
+            if last_report.is_none_or(|at| at.elapsed() >= Duration::from_secs(10)) {
                 tracing::warn!(
                     target: "tower_jwt_auth::session",
                     age_secs = age.as_secs_f64(),
