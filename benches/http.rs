@@ -1,0 +1,262 @@
+//! Requests per second over loopback: one axum server on one core, a load generator on
+//! another, and three routes measured in turn, round after round:
+//!
+//! - `open`: no layer, answering a small constant JSON (`{"sub":"user-1234567890"}`);
+//! - `tower-jwt-auth`: behind [`JwtAuthLayer`], the handler taking `Claims<T>` and answering
+//!   `{"sub": ...}` from them;
+//! - `from_fn+jsonwebtoken`: behind the usual hand-written `from_fn` middleware around
+//!   `jsonwebtoken::decode`, the handler taking `Extension<T>`.
+//!
+//! The three answers have the same length. The generator is cheap on purpose (pipelined
+//! requests written once, answers counted by length), so that the server's core is the limit:
+//! the figures are the server's. Each round measures each route for the same time, in a
+//! rotating order, and reports its ratios to `open`; the summary gives the medians, and the
+//! server CPU per request each route adds (from the rates: the server core is saturated).
+//!
+//! Run with `cargo bench --bench http` (about 30 s). `HTTP_BENCH_ROUNDS` (default 7) and
+//! `HTTP_BENCH_MILLIS` (per route and round, default 1000) bound it.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::Request;
+use axum::http::header::AUTHORIZATION;
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::get;
+use axum::serve::ListenerExt as _;
+use axum::{Extension, Json, Router};
+use common::*;
+use serde::Serialize;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tower_jwt_auth::{Claims, JwtAuthLayer, SigningKey, Validation};
+
+/// Connections the generator keeps open.
+const CONNECTIONS: usize = 16;
+/// Requests each connection has in flight (HTTP/1.1 pipelining).
+const PIPELINE: usize = 8;
+
+#[derive(Serialize)]
+struct Sub {
+    sub: String,
+}
+
+async fn open() -> Json<Sub> {
+    Json(Sub {
+        sub: String::from("user-1234567890"),
+    })
+}
+
+async fn with_claims(Claims(claims): Claims<BenchClaims>) -> Json<Sub> {
+    Json(Sub { sub: claims.sub })
+}
+
+async fn with_extension(Extension(claims): Extension<BenchClaims>) -> Json<Sub> {
+    Json(Sub { sub: claims.sub })
+}
+
+/// What users write (after axum's jwt example): a `from_fn` middleware around
+/// `jsonwebtoken::decode`.
+async fn hand_written(mut req: Request, next: Next) -> Result<Response, StatusCode> {
+    static KEYS: std::sync::OnceLock<(jsonwebtoken::DecodingKey, jsonwebtoken::Validation)> =
+        std::sync::OnceLock::new();
+    let (key, validation) = KEYS.get_or_init(|| {
+        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
+        (jsonwebtoken::DecodingKey::from_secret(SECRET), validation)
+    });
+    let token = req
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or(StatusCode::UNAUTHORIZED)?;
+    let data = jsonwebtoken::decode::<BenchClaims>(token, key, validation).map_err(|_| StatusCode::UNAUTHORIZED)?;
+    req.extensions_mut().insert(data.claims);
+    Ok(next.run(req).await)
+}
+
+fn routers() -> Vec<(&'static str, Router)> {
+    let signing = SigningKey::hs256(SECRET).unwrap();
+    let auth = JwtAuthLayer::<BenchClaims>::new(signing.verifying_key()).validation(
+        Validation::new()
+            .issuer(ISSUER)
+            .unwrap()
+            .audience(AUDIENCE)
+            .unwrap(),
+    );
+    vec![
+        ("open", Router::new().route("/", get(open))),
+        (
+            "tower-jwt-auth",
+            Router::new().route("/", get(with_claims)).route_layer(auth),
+        ),
+        (
+            "from_fn+jsonwebtoken",
+            Router::new()
+                .route("/", get(with_extension))
+                .route_layer(middleware::from_fn(hand_written)),
+        ),
+    ]
+}
+
+/// The whole answer to one request, read once to learn its length and check it.
+async fn one_answer(addr: SocketAddr, request: &[u8]) -> Vec<u8> {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request).await.unwrap();
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut buf).await.unwrap();
+        assert!(n > 0, "the server closed the connection");
+        answer.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&answer).into_owned();
+        if let Some(head_end) = text.find("\r\n\r\n") {
+            let length: usize = text
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length: "))
+                .expect("a content-length")
+                .trim()
+                .parse()
+                .unwrap();
+            if answer.len() >= head_end + 4 + length {
+                answer.truncate(head_end + 4 + length);
+                return answer;
+            }
+        }
+    }
+}
+
+/// One connection's loop: `PIPELINE` requests written at once, then their answers read (by
+/// length), until `stop`.
+async fn drive(addr: SocketAddr, batch: Arc<Vec<u8>>, answer_len: usize, done: Arc<AtomicU64>, stop: Arc<AtomicBool>) {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.set_nodelay(true).unwrap();
+    let mut buf = vec![0u8; answer_len * PIPELINE];
+    while !stop.load(Ordering::Relaxed) {
+        stream.write_all(&batch).await.unwrap();
+        stream.read_exact(&mut buf).await.unwrap();
+        done.fetch_add(PIPELINE as u64, Ordering::Relaxed);
+    }
+}
+
+fn pin(core: usize) {
+    let cores = core_affinity::get_core_ids().unwrap_or_default();
+    match cores.get(core) {
+        Some(id) if cores.len() >= 2 => {
+            core_affinity::set_for_current(*id);
+        }
+        _ => eprintln!("fewer than two cores: the server and the generator share them"),
+    }
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn main() {
+    let rounds: usize = std::env::var("HTTP_BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(7);
+    let millis: u64 = std::env::var("HTTP_BENCH_MILLIS").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
+    let signing = SigningKey::hs256(SECRET).unwrap();
+    let token = signing.sign(&claims(EXP)).unwrap();
+    let request = format!("GET / HTTP/1.1\r\nhost: bench\r\nauthorization: Bearer {token}\r\n\r\n").into_bytes();
+
+    // The server: one thread, one core, one single-threaded runtime serving every route.
+    let (addrs_tx, addrs_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        pin(0);
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async move {
+            let mut addrs = Vec::new();
+            for (name, router) in routers() {
+                let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+                addrs.push((name, listener.local_addr().unwrap()));
+                // Answers go out as they are ready: Nagle's algorithm would hold pipelined ones.
+                let listener = listener.tap_io(|tcp| {
+                    tcp.set_nodelay(true).unwrap();
+                });
+                tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+            }
+            addrs_tx.send(addrs).unwrap();
+            std::future::pending::<()>().await;
+        });
+    });
+    let addrs = addrs_rx.recv().unwrap();
+
+    pin(1);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let routes: Vec<_> = rt.block_on(async {
+        let mut routes = Vec::new();
+        for (name, addr) in &addrs {
+            let answer = one_answer(*addr, &request).await;
+            let text = String::from_utf8_lossy(&answer);
+            assert!(text.starts_with("HTTP/1.1 200 OK"), "{name}: {text}");
+            assert!(text.ends_with(r#"{"sub":"user-1234567890"}"#), "{name}: {text}");
+            routes.push((*name, *addr, answer.len()));
+        }
+        routes
+    });
+    assert!(routes.windows(2).all(|w| w[0].2 == w[1].2), "answers of different lengths: {routes:?}");
+    let batch = Arc::new(request.repeat(PIPELINE));
+
+    let measure = |addr: SocketAddr, answer_len: usize, period: Duration| -> f64 {
+        rt.block_on(async {
+            let done = Arc::new(AtomicU64::new(0));
+            let stop = Arc::new(AtomicBool::new(false));
+            let tasks: Vec<_> = (0..CONNECTIONS)
+                .map(|_| tokio::spawn(drive(addr, Arc::clone(&batch), answer_len, Arc::clone(&done), Arc::clone(&stop))))
+                .collect();
+            // A short warm-up on fresh connections, then the measured period.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let (start, before) = (Instant::now(), done.load(Ordering::Relaxed));
+            tokio::time::sleep(period).await;
+            let rate = (done.load(Ordering::Relaxed) - before) as f64 / start.elapsed().as_secs_f64();
+            stop.store(true, Ordering::Relaxed);
+            for task in tasks {
+                task.await.unwrap();
+            }
+            rate
+        })
+    };
+
+    println!(
+        "http/HS256: {} routes, {CONNECTIONS} connections x {PIPELINE} pipelined, {rounds} rounds of {millis} ms each",
+        routes.len()
+    );
+    let mut rates: Vec<Vec<f64>> = vec![Vec::new(); routes.len()];
+    let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); routes.len()];
+    for round in 0..rounds {
+        let mut this_round = vec![0.0; routes.len()];
+        for k in 0..routes.len() {
+            let i = (round + k) % routes.len();
+            let (_, addr, len) = routes[i];
+            this_round[i] = measure(addr, len, Duration::from_millis(millis));
+        }
+        let line: Vec<String> = routes
+            .iter()
+            .zip(&this_round)
+            .map(|((name, _, _), rate)| format!("{name} {rate:.0}/s ({:.3}x)", rate / this_round[0]))
+            .collect();
+        println!("  round {}: {}", round + 1, line.join(", "));
+        for (i, rate) in this_round.iter().enumerate() {
+            rates[i].push(*rate);
+            ratios[i].push(rate / this_round[0]);
+        }
+    }
+    let open_rate = median(&mut rates[0].clone());
+    println!("medians:");
+    for (i, (name, _, _)) in routes.iter().enumerate() {
+        let rate = median(&mut rates[i]);
+        let ratio = median(&mut ratios[i]);
+        let added = 1e6 / rate - 1e6 / open_rate;
+        println!("  {name:<22} {rate:>9.0} requests/s  {ratio:.3}x open  {added:+.2} us of server CPU per request");
+    }
+}
