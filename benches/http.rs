@@ -78,7 +78,8 @@ async fn hand_written(mut req: Request, next: Next) -> Result<Response, StatusCo
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or(StatusCode::UNAUTHORIZED)?;
-    let data = jsonwebtoken::decode::<BenchClaims>(token, key, validation).map_err(|_| StatusCode::UNAUTHORIZED)?;
+    let data =
+        jsonwebtoken::decode::<BenchClaims>(token, key, validation).map_err(|_| StatusCode::UNAUTHORIZED)?;
     req.extensions_mut().insert(data.claims);
     Ok(next.run(req).await)
 }
@@ -136,7 +137,13 @@ async fn one_answer(addr: SocketAddr, request: &[u8]) -> Vec<u8> {
 
 /// One connection's loop: `PIPELINE` requests written at once, then their answers read (by
 /// length), until `stop`.
-async fn drive(addr: SocketAddr, batch: Arc<Vec<u8>>, answer_len: usize, done: Arc<AtomicU64>, stop: Arc<AtomicBool>) {
+async fn drive(
+    addr: SocketAddr,
+    batch: Arc<Vec<u8>>,
+    answer_len: usize,
+    done: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+) {
     let mut stream = TcpStream::connect(addr).await.unwrap();
     stream.set_nodelay(true).unwrap();
     let mut buf = vec![0u8; answer_len * PIPELINE];
@@ -163,17 +170,27 @@ fn median(values: &mut [f64]) -> f64 {
 }
 
 fn main() {
-    let rounds: usize = std::env::var("HTTP_BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(7);
-    let millis: u64 = std::env::var("HTTP_BENCH_MILLIS").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
+    let rounds: usize = std::env::var("HTTP_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(7);
+    let millis: u64 = std::env::var("HTTP_BENCH_MILLIS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
     let signing = SigningKey::hs256(SECRET).unwrap();
     let token = signing.sign(&claims(EXP)).unwrap();
-    let request = format!("GET / HTTP/1.1\r\nhost: bench\r\nauthorization: Bearer {token}\r\n\r\n").into_bytes();
+    let request =
+        format!("GET / HTTP/1.1\r\nhost: bench\r\nauthorization: Bearer {token}\r\n\r\n").into_bytes();
 
     // The server: one thread, one core, one single-threaded runtime serving every route.
     let (addrs_tx, addrs_rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         pin(0);
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(async move {
             let mut addrs = Vec::new();
             for (name, router) in routers() {
@@ -192,7 +209,10 @@ fn main() {
     let addrs = addrs_rx.recv().unwrap();
 
     pin(1);
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let routes: Vec<_> = rt.block_on(async {
         let mut routes = Vec::new();
         for (name, addr) in &addrs {
@@ -204,7 +224,10 @@ fn main() {
         }
         routes
     });
-    assert!(routes.windows(2).all(|w| w[0].2 == w[1].2), "answers of different lengths: {routes:?}");
+    assert!(
+        routes.windows(2).all(|w| w[0].2 == w[1].2),
+        "answers of different lengths: {routes:?}"
+    );
     let batch = Arc::new(request.repeat(PIPELINE));
 
     let measure = |addr: SocketAddr, answer_len: usize, period: Duration| -> f64 {
@@ -212,7 +235,15 @@ fn main() {
             let done = Arc::new(AtomicU64::new(0));
             let stop = Arc::new(AtomicBool::new(false));
             let tasks: Vec<_> = (0..CONNECTIONS)
-                .map(|_| tokio::spawn(drive(addr, Arc::clone(&batch), answer_len, Arc::clone(&done), Arc::clone(&stop))))
+                .map(|_| {
+                    tokio::spawn(drive(
+                        addr,
+                        Arc::clone(&batch),
+                        answer_len,
+                        Arc::clone(&done),
+                        Arc::clone(&stop),
+                    ))
+                })
                 .collect();
             // A short warm-up on fresh connections, then the measured period.
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -257,6 +288,8 @@ fn main() {
         let rate = median(&mut rates[i]);
         let ratio = median(&mut ratios[i]);
         let added = 1e6 / rate - 1e6 / open_rate;
-        println!("  {name:<22} {rate:>9.0} requests/s  {ratio:.3}x open  {added:+.2} us of server CPU per request");
+        println!(
+            "  {name:<22} {rate:>9.0} requests/s  {ratio:.3}x open  {added:+.2} us of server CPU per request"
+        );
     }
 }
