@@ -292,4 +292,11 @@ fn main() {
             "  {name:<22} {rate:>9.0} requests/s  {ratio:.3}x open  {added:+.2} us of server CPU per request"
         );
     }
+    // The resident memory of the whole process (server and generator) after the load.
+    if let Some(rss) = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).map(str::to_owned))
+    {
+        println!("  {rss}");
+    }
 }
