@@ -147,25 +147,31 @@ impl<'de> Reader<'de> {
     }
 
     /// A string, its opening quote already consumed: borrowed unless it has escapes.
+    #[inline(always)]
     fn string(&mut self) -> Result<Cow<'de, str>, Declined> {
         let bytes = self.text.as_bytes();
         let start = self.pos;
         let end = special(bytes, start);
-        match bytes.get(end) {
-            Some(b'"') => {
-                self.pos = end + 1;
-                // Both ends sit next to ASCII bytes, so on character boundaries.
-                self.text.get(start..end).map(Cow::Borrowed).ok_or(Declined)
-            }
-            Some(b'\\') => {
-                let mut owned = String::from(self.text.get(start..end).ok_or(Declined)?);
-                self.pos = end;
-                self.escaped(&mut owned)?;
-                Ok(Cow::Owned(owned))
-            }
-            // A control character, or the end of the payload.
-            _ => Err(Declined),
+        if bytes.get(end) == Some(&b'"') {
+            self.pos = end + 1;
+            // Both ends sit next to ASCII bytes, so on character boundaries.
+            return self.text.get(start..end).map(Cow::Borrowed).ok_or(Declined);
         }
+        self.unusual_string(start, end)
+    }
+
+    /// The rest of [`string`](Self::string) after a byte that is not its closing quote: an
+    /// escape (the string is copied), a control character or the end of the payload.
+    #[cold]
+    #[inline(never)]
+    fn unusual_string(&mut self, start: usize, end: usize) -> Result<Cow<'de, str>, Declined> {
+        if self.text.as_bytes().get(end) != Some(&b'\\') {
+            return Err(Declined);
+        }
+        let mut owned = String::from(self.text.get(start..end).ok_or(Declined)?);
+        self.pos = end;
+        self.escaped(&mut owned)?;
+        Ok(Cow::Owned(owned))
     }
 
     /// The rest of a string from an escape on, appended to `out`.
