@@ -126,7 +126,9 @@ fn scan(bytes: &[u8]) -> Option<Dots> {
     }
     // The tail is padded with a valid character so that it takes the vectorized path too.
     let mut tail = [b'A'; 32];
-    tail.iter_mut().zip(remainder).for_each(|(t, b)| *t = *b);
+    if let Some(start) = tail.get_mut(..remainder.len()) {
+        start.copy_from_slice(remainder);
+    }
     let (b, d) = chunk_scan(&tail);
     any_bad |= b;
     record(remainder, offset, d);

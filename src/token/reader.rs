@@ -71,7 +71,7 @@ pub(crate) fn deserialize<'p, T: DeserializeOwned>(
         ids: capture_ids.then(Ids::default),
         names: Names {
             bloom: 0,
-            seen: [""; MAX_MEMBERS],
+            seen: [None; MAX_MEMBERS],
             len: 0,
         },
         issuers,
@@ -819,7 +819,8 @@ impl<'de> de::VariantAccess<'de> for UnitVariant<'de> {
 /// length and end bytes, and a comparison with the earlier names only when it matches.
 struct Names<'de> {
     bloom: u64,
-    seen: [&'de str; MAX_MEMBERS],
+    /// `None` is all zeros: the array starts as one `memset`.
+    seen: [Option<&'de str>; MAX_MEMBERS],
     len: usize,
 }
 
@@ -835,11 +836,11 @@ impl<'de> Names<'de> {
         let bit = 1u64
             << ((bytes.len() as u64 ^ u64::from(first).wrapping_mul(7) ^ u64::from(last).wrapping_mul(31))
                 & 63);
-        if self.bloom & bit != 0 && self.seen.iter().take(self.len).any(|seen| *seen == name) {
+        if self.bloom & bit != 0 && self.seen.iter().take(self.len).any(|seen| *seen == Some(name)) {
             return Err(Declined);
         }
         self.bloom |= bit;
-        *self.seen.get_mut(self.len).ok_or(Declined)? = name;
+        *self.seen.get_mut(self.len).ok_or(Declined)? = Some(name);
         self.len += 1;
         Ok(())
     }

@@ -51,7 +51,7 @@ impl Validation {
         token: &str,
         resolver: &K,
     ) -> Verification<T, K::Future> {
-        let mut header_buf = [0u8; HEADER_STACK];
+        let mut header_buf = None;
         let (compact, header, alg) = match self.parse_jwt(token, &mut header_buf) {
             Ok(parsed) => parsed,
             Err(kind) => return Verification::Done(Err(AuthError::new(kind))),
@@ -94,7 +94,7 @@ impl Validation {
         token: &str,
         key: &VerifyingKey,
     ) -> Result<T, AuthError> {
-        let mut header_buf = [0u8; HEADER_STACK];
+        let mut header_buf = None;
         let (compact, _, alg) = self.parse_jwt(token, &mut header_buf)?;
         self.finish(&compact, alg, key).map_err(AuthError::new)
     }
@@ -105,7 +105,7 @@ impl Validation {
     /// # Errors
     /// An [`AuthError`] saying why the JWS was refused.
     pub fn verify_jws(&self, token: &str, key: &VerifyingKey) -> Result<Vec<u8>, AuthError> {
-        let mut header_buf = [0u8; HEADER_STACK];
+        let mut header_buf = None;
         let (compact, header, alg) = self.parse_jws(token, &mut header_buf)?;
         let key = match key.resolve(&KeyQuery::new(alg, header.kid.as_deref())) {
             Resolution::Ready(key) => key?,
@@ -119,14 +119,15 @@ impl Validation {
     fn parse_jws<'t, 'b>(
         &self,
         token: &'t str,
-        header_buf: &'b mut [u8],
+        header_buf: &'b mut Option<[u8; HEADER_STACK]>,
     ) -> Result<(Compact<'t>, Header<'b>, Algorithm), AuthErrorKind> {
         let compact = token::split(token, self.max_token_len)?;
         if let Some(header) = Header::common(compact.header) {
             let alg = header.check_jws()?;
             return Ok((compact, header, alg));
         }
-        let header_bytes = token::decode(compact.header, header_buf)?;
+        // Zeroed only for the headers that are not common: the usual ones cost nothing here.
+        let header_bytes = token::decode(compact.header, header_buf.insert([0; HEADER_STACK]))?;
         let header = match header_bytes {
             std::borrow::Cow::Borrowed(bytes) => Header::parse(bytes)?,
             // Oversized headers (rare) are decoded on the heap; keep what we need by value.
@@ -139,7 +140,7 @@ impl Validation {
     fn parse_jwt<'t, 'b>(
         &self,
         token: &'t str,
-        header_buf: &'b mut [u8],
+        header_buf: &'b mut Option<[u8; HEADER_STACK]>,
     ) -> Result<(Compact<'t>, Header<'b>, Algorithm), AuthErrorKind> {
         let parsed = self.parse_jws(token, header_buf)?;
         parsed.1.check_jwt_type()?;
