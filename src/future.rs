@@ -25,8 +25,10 @@ pin_project! {
     /// A verified or refused request is decided in `call`, and this future only forwards the
     /// inner service's or holds the refusal. A resolver that has to wait (an asynchronous key
     /// look-up) drives a small state machine instead: the key's future, then the inner service's
-    /// — no box, and no `Send` or `'static` bound on the services or bodies of users whose keys
-    /// are always ready.
+    /// — no boxed future, and no `Send` or `'static` bound on the services or bodies of users
+    /// whose keys are always ready. What a waiting request keeps (the request itself, the
+    /// service) is boxed, on that rare path only, so that the common future is hardly larger
+    /// than the inner service's: it is moved several times on its way to the executor.
     pub struct ResponseFuture<S, ReqBody, T, K, R>
     where
         S: Service<Request<ReqBody>>,
@@ -46,7 +48,7 @@ pin_project! {
     {
         Inner { #[pin] future: S::Future },
         Rejected { response: Option<S::Response> },
-        Resolving { #[pin] key: K::Future, waiting: Option<Waiting<S, ReqBody, T, K, R>> },
+        Resolving { #[pin] key: K::Future, waiting: Option<Box<Waiting<S, ReqBody, T, K, R>>> },
     }
 }
 
@@ -94,14 +96,14 @@ where
         Self {
             state: State::Resolving {
                 key,
-                waiting: Some(Waiting {
+                waiting: Some(Box::new(Waiting {
                     service,
                     request,
                     token,
                     config,
                     rejection,
                     _claims: PhantomData,
-                }),
+                })),
             },
         }
     }
@@ -141,7 +143,7 @@ where
                         config,
                         rejection,
                         ..
-                    } = take(waiting);
+                    } = *take(waiting);
                     let verified = match key {
                         Ok(key) => config.validation.verify_with_key::<T>(&token, &key),
                         Err(error) => Err(error.into()),
