@@ -1,5 +1,6 @@
 //! Compact JWS parsing: size and alphabet checks, segment splitting, canonical base64url, the
-//! JOSE header, and the registered claims.
+//! JOSE header, and the registered claims: the claims reader ([`reader`]), and serde_json
+//! ([`tap`], [`claims`]) for what it declines.
 //!
 //! Everything here works on borrowed input and stack buffers; a token is refused before any
 //! decoding when its length, alphabet or segment count is wrong.

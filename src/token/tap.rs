@@ -1,5 +1,6 @@
-//! One-pass claims: deserialize the application's `T` while observing the registered claims and
-//! member names as serde_json hands them to `T`'s visitors.
+//! One-pass claims through serde_json: deserialize the application's `T` while observing the
+//! registered claims and member names as serde_json hands them to `T`'s visitors. The payloads
+//! the claims reader ([`super::reader`]) declines are read here.
 //!
 //! The observation is an optimization of the separate pass in [`super::claims::ObservedSeed`]:
 //! whenever it cannot be sure it saw everything (a key that did not arrive as a string, a
