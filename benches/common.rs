@@ -78,3 +78,40 @@ impl Floor {
         (claims.exp > now && claims.iss == ISSUER && claims.aud == AUDIENCE).then_some(claims)
     }
 }
+
+/// jsonwebtoken's key and rules for the benchmark token, for [`hand_written`].
+pub(crate) struct JwtKeys {
+    pub(crate) key: jsonwebtoken::DecodingKey,
+    pub(crate) validation: jsonwebtoken::Validation,
+}
+
+impl JwtKeys {
+    pub(crate) fn new() -> Self {
+        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
+        Self {
+            key: jsonwebtoken::DecodingKey::from_secret(SECRET),
+            validation,
+        }
+    }
+}
+
+/// What users write today (after axum's jwt example): a `from_fn` middleware around
+/// `jsonwebtoken::decode`, the claims handed on in the extensions.
+pub(crate) async fn hand_written(
+    axum::extract::State(keys): axum::extract::State<std::sync::Arc<JwtKeys>>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Result<axum::response::Response, axum::http::StatusCode> {
+    let token = req
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or(axum::http::StatusCode::UNAUTHORIZED)?;
+    let data = jsonwebtoken::decode::<BenchClaims>(token, &keys.key, &keys.validation)
+        .map_err(|_| axum::http::StatusCode::UNAUTHORIZED)?;
+    req.extensions_mut().insert(data.claims);
+    Ok(next.run(req).await)
+}

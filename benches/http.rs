@@ -23,11 +23,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::Request;
-use axum::http::header::AUTHORIZATION;
-use axum::http::StatusCode;
-use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::middleware;
 use axum::routing::get;
 use axum::serve::ListenerExt as _;
 use axum::{Extension, Json, Router};
@@ -61,29 +57,6 @@ async fn with_extension(Extension(claims): Extension<BenchClaims>) -> Json<Sub> 
     Json(Sub { sub: claims.sub })
 }
 
-/// What users write (after axum's jwt example): a `from_fn` middleware around
-/// `jsonwebtoken::decode`.
-async fn hand_written(mut req: Request, next: Next) -> Result<Response, StatusCode> {
-    static KEYS: std::sync::OnceLock<(jsonwebtoken::DecodingKey, jsonwebtoken::Validation)> =
-        std::sync::OnceLock::new();
-    let (key, validation) = KEYS.get_or_init(|| {
-        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
-        validation.set_issuer(&[ISSUER]);
-        validation.set_audience(&[AUDIENCE]);
-        (jsonwebtoken::DecodingKey::from_secret(SECRET), validation)
-    });
-    let token = req
-        .headers()
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or(StatusCode::UNAUTHORIZED)?;
-    let data =
-        jsonwebtoken::decode::<BenchClaims>(token, key, validation).map_err(|_| StatusCode::UNAUTHORIZED)?;
-    req.extensions_mut().insert(data.claims);
-    Ok(next.run(req).await)
-}
-
 fn routers() -> Vec<(&'static str, Router)> {
     let signing = SigningKey::hs256(SECRET).unwrap();
     let auth = JwtAuthLayer::<BenchClaims>::new(signing.verifying_key()).validation(
@@ -103,7 +76,10 @@ fn routers() -> Vec<(&'static str, Router)> {
             "from_fn+jsonwebtoken",
             Router::new()
                 .route("/", get(with_extension))
-                .route_layer(middleware::from_fn(hand_written)),
+                .route_layer(middleware::from_fn_with_state(
+                    Arc::new(JwtKeys::new()),
+                    hand_written,
+                )),
         ),
     ]
 }

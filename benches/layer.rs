@@ -9,11 +9,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderValue, StatusCode};
-use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::middleware;
 use axum::routing::get;
 use axum::{Extension, Router};
 use common::*;
@@ -33,30 +32,6 @@ async fn with_claims(Claims(claims): Claims<BenchClaims>) -> &'static str {
 async fn with_extension(Extension(claims): Extension<BenchClaims>) -> &'static str {
     black_box(&claims);
     "ok"
-}
-
-struct JwtKeys {
-    key: jsonwebtoken::DecodingKey,
-    validation: jsonwebtoken::Validation,
-}
-
-/// What users write today (after axum's jwt example): a `from_fn` middleware around
-/// `jsonwebtoken::decode`.
-async fn hand_written(
-    State(keys): State<Arc<JwtKeys>>,
-    mut req: Request,
-    next: Next,
-) -> Result<Response, StatusCode> {
-    let token = req
-        .headers()
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or(StatusCode::UNAUTHORIZED)?;
-    let data = jsonwebtoken::decode::<BenchClaims>(token, &keys.key, &keys.validation)
-        .map_err(|_| StatusCode::UNAUTHORIZED)?;
-    req.extensions_mut().insert(data.claims);
-    Ok(next.run(req).await)
 }
 
 fn config() -> Criterion {
@@ -81,13 +56,7 @@ fn bench_layer(c: &mut Criterion) {
             .unwrap(),
     );
     let ours = Router::new().route("/", get(with_claims)).route_layer(auth);
-    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
-    validation.set_issuer(&[ISSUER]);
-    validation.set_audience(&[AUDIENCE]);
-    let keys = Arc::new(JwtKeys {
-        key: jsonwebtoken::DecodingKey::from_secret(SECRET),
-        validation,
-    });
+    let keys = Arc::new(JwtKeys::new());
     let theirs = Router::new()
         .route("/", get(with_extension))
         .route_layer(middleware::from_fn_with_state(keys, hand_written));

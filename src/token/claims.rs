@@ -111,14 +111,7 @@ impl<'de> Visitor<'de> for ObservedSeed<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut seen = SeenKeys::new();
         let mut ids = self.capture_ids.then(Ids::default);
-        let mut o = Observed {
-            exp: Num::Absent,
-            nbf: Num::Absent,
-            iat: Num::Absent,
-            iss: Match::Absent,
-            aud: Match::Absent,
-            sub: Match::Absent,
-        };
+        let mut o = Observed::ABSENT;
         while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
             match watched(&key, ids.is_some()) {
                 Some(claim) => map.next_value_seed(Member {

@@ -32,14 +32,7 @@ pub(crate) fn deserialize<'p, T: de::DeserializeOwned>(
     let mut state = State {
         issuers,
         audiences,
-        observed: Observed {
-            exp: Num::Absent,
-            nbf: Num::Absent,
-            iat: Num::Absent,
-            iss: Match::Absent,
-            aud: Match::Absent,
-            sub: Match::Absent,
-        },
+        observed: Observed::ABSENT,
         seen: SeenKeys::new(),
         current: None,
         top_map: false,
