@@ -15,6 +15,7 @@
 //! pass uses too) before `T` reads it, whatever `T` does with it.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::fmt;
 
 use serde::de::{self, DeserializeOwned, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -44,8 +45,23 @@ impl std::error::Error for Declined {}
 
 impl de::Error for Declined {
     fn custom<M: fmt::Display>(_: M) -> Self {
-        Self
+        declined()
     }
+}
+
+thread_local! {
+    /// Set by every [`Declined`] made during a read: a `T` that catches an error and goes on
+    /// (`deserialize_with` falling back to a default, say) must not turn a declined payload
+    /// into an accepted one, since the reader may have moved past a value that serde_json
+    /// would have read differently.
+    static DECLINED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// A [`Declined`], remembered for the whole read.
+#[cold]
+fn declined() -> Declined {
+    DECLINED.with(|d| d.set(true));
+    Declined
 }
 
 /// What a complete read gives: the claims, the registered claims observed, and the identifiers
@@ -79,12 +95,16 @@ pub(crate) fn deserialize<'p, T: DeserializeOwned>(
         current: None,
         first: true,
     };
-    let claims = T::deserialize(&mut top)?;
+    // A read inside a read (a `T` that verifies a token while it deserializes) keeps the outer
+    // read's flag.
+    let outer = DECLINED.with(|d| d.replace(false));
+    let claims = T::deserialize(&mut top);
     let (observed, ids) = (top.observed, top.ids);
-    match reader.peek() {
-        None => Ok((claims, observed, ids)),
-        Some(_) => Err(Declined),
+    let trailing = reader.peek().is_some();
+    if DECLINED.with(|d| d.replace(outer)) || trailing {
+        return Err(Declined);
     }
+    Ok((claims?, observed, ids))
 }
 
 /// A position in the payload.
@@ -123,7 +143,7 @@ impl<'de> Reader<'de> {
             self.pos += 1;
             Ok(())
         } else {
-            Err(Declined)
+            Err(declined())
         }
     }
 
@@ -134,14 +154,14 @@ impl<'de> Reader<'de> {
             self.pos = end;
             Ok(())
         } else {
-            Err(Declined)
+            Err(declined())
         }
     }
 
     fn enter(&mut self) -> Result<(), Declined> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(Declined);
+            return Err(declined());
         }
         Ok(())
     }
@@ -155,7 +175,7 @@ impl<'de> Reader<'de> {
         if bytes.get(end) == Some(&b'"') {
             self.pos = end + 1;
             // Both ends sit next to ASCII bytes, so on character boundaries.
-            return self.text.get(start..end).map(Cow::Borrowed).ok_or(Declined);
+            return self.text.get(start..end).map(Cow::Borrowed).ok_or_else(declined);
         }
         self.unusual_string(start, end)
     }
@@ -166,9 +186,9 @@ impl<'de> Reader<'de> {
     #[inline(never)]
     fn unusual_string(&mut self, start: usize, end: usize) -> Result<Cow<'de, str>, Declined> {
         if self.text.as_bytes().get(end) != Some(&b'\\') {
-            return Err(Declined);
+            return Err(declined());
         }
-        let mut owned = String::from(self.text.get(start..end).ok_or(Declined)?);
+        let mut owned = String::from(self.text.get(start..end).ok_or_else(declined)?);
         self.pos = end;
         self.escaped(&mut owned)?;
         Ok(Cow::Owned(owned))
@@ -184,7 +204,7 @@ impl<'de> Reader<'de> {
                     return Ok(());
                 }
                 Some(b'\\') => {
-                    let escape = bytes.get(self.pos + 1).copied().ok_or(Declined)?;
+                    let escape = bytes.get(self.pos + 1).copied().ok_or_else(declined)?;
                     self.pos += 2;
                     let c = match escape {
                         b'"' => '"',
@@ -196,20 +216,20 @@ impl<'de> Reader<'de> {
                         b'r' => '\r',
                         b't' => '\t',
                         b'u' => self.unicode_escape()?,
-                        _ => return Err(Declined),
+                        _ => return Err(declined()),
                     };
                     out.push(c);
                 }
                 Some(_) => {
                     let end = special(bytes, self.pos);
-                    out.push_str(self.text.get(self.pos..end).ok_or(Declined)?);
+                    out.push_str(self.text.get(self.pos..end).ok_or_else(declined)?);
                     if end == self.pos || bytes.get(end).is_none() {
                         // A control character, or the end of the payload.
-                        return Err(Declined);
+                        return Err(declined());
                     }
                     self.pos = end;
                 }
-                None => return Err(Declined),
+                None => return Err(declined()),
             }
         }
     }
@@ -220,28 +240,28 @@ impl<'de> Reader<'de> {
         let code = match high {
             0xD800..=0xDBFF => {
                 if self.text.as_bytes().get(self.pos..self.pos + 2) != Some(b"\\u") {
-                    return Err(Declined);
+                    return Err(declined());
                 }
                 self.pos += 2;
                 let low = self.hex4()?;
                 if !(0xDC00..=0xDFFF).contains(&low) {
-                    return Err(Declined);
+                    return Err(declined());
                 }
                 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)
             }
-            0xDC00..=0xDFFF => return Err(Declined),
+            0xDC00..=0xDFFF => return Err(declined()),
             code => code,
         };
-        char::from_u32(code).ok_or(Declined)
+        char::from_u32(code).ok_or_else(declined)
     }
 
     fn hex4(&mut self) -> Result<u32, Declined> {
-        let digits = self.text.get(self.pos..self.pos + 4).ok_or(Declined)?;
+        let digits = self.text.get(self.pos..self.pos + 4).ok_or_else(declined)?;
         if !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(Declined);
+            return Err(declined());
         }
         self.pos += 4;
-        u32::from_str_radix(digits, 16).map_err(|_| Declined)
+        u32::from_str_radix(digits, 16).map_err(|_| declined())
     }
 
     /// An integer (its first byte already peeked); floats, `-0` and integers beyond 64 bits
@@ -276,27 +296,27 @@ impl<'de> Reader<'de> {
                         value
                             .checked_mul(10)
                             .and_then(|v| v.checked_add(u64::from(d - b'0')))
-                            .ok_or(Declined)?
+                            .ok_or_else(declined)?
                     };
                     self.pos += 1;
                 }
                 value
             }
-            _ => return Err(Declined),
+            _ => return Err(declined()),
         };
         if matches!(bytes.get(self.pos), Some(b'.' | b'e' | b'E' | b'0'..=b'9')) {
-            return Err(Declined);
+            return Err(declined());
         }
         if !negative {
             return Ok(Integer::U64(value));
         }
         // serde_json reads `-0` as a float, and larger magnitudes than i64's as floats.
         if value == 0 || value > 1 << 63 {
-            return Err(Declined);
+            return Err(declined());
         }
         value -= 1;
         // `value` ≤ i64::MAX now, so -value - 1 ≥ i64::MIN.
-        let value = i64::try_from(value).map_err(|_| Declined)?;
+        let value = i64::try_from(value).map_err(|_| declined())?;
         Ok(Integer::I64(-value - 1))
     }
 
@@ -319,12 +339,12 @@ impl<'de> Reader<'de> {
             Some(b'1'..=b'9') => {
                 digits(&mut pos);
             }
-            _ => return Err(Declined),
+            _ => return Err(declined()),
         }
         if bytes.get(pos) == Some(&b'.') {
             pos += 1;
             if !digits(&mut pos) {
-                return Err(Declined);
+                return Err(declined());
             }
         }
         if matches!(bytes.get(pos), Some(b'e' | b'E')) {
@@ -333,11 +353,11 @@ impl<'de> Reader<'de> {
                 pos += 1;
             }
             if !digits(&mut pos) {
-                return Err(Declined);
+                return Err(declined());
             }
         }
         if bytes.get(pos).is_some_and(u8::is_ascii_digit) {
-            return Err(Declined);
+            return Err(declined());
         }
         self.pos = pos;
         Ok(())
@@ -345,7 +365,7 @@ impl<'de> Reader<'de> {
 
     /// Checks and skips one value.
     fn skip(&mut self) -> Result<(), Declined> {
-        match self.peek().ok_or(Declined)? {
+        match self.peek().ok_or_else(declined)? {
             b'"' => {
                 self.pos += 1;
                 self.string().map(drop)
@@ -477,7 +497,7 @@ macro_rules! decline {
     ($($method:ident($($arg:ident: $ty:ty),*);)*) => {
         $(
             fn $method<V: Visitor<'de>>(self, $(_: $ty,)* _: V) -> Result<V::Value, Declined> {
-                Err(Declined)
+                Err(declined())
             }
         )*
     };
@@ -498,7 +518,7 @@ impl<'de> Deserializer<'de> for &mut Reader<'de> {
     type Error = Declined;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Declined> {
-        match self.peek().ok_or(Declined)? {
+        match self.peek().ok_or_else(declined)? {
             b'"' => {
                 self.pos += 1;
                 self.visit_string(visitor)
@@ -524,21 +544,21 @@ impl<'de> Deserializer<'de> for &mut Reader<'de> {
                 visitor.visit_unit()
             }
             b'-' | b'0'..=b'9' => self.visit_integer(visitor),
-            _ => Err(Declined),
+            _ => Err(declined()),
         }
     }
 
     fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Declined> {
         match self.peek() {
             Some(b't' | b'f') => self.deserialize_any(visitor),
-            _ => Err(Declined),
+            _ => Err(declined()),
         }
     }
 
     fn deserialize_u64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Declined> {
         match self.peek() {
             Some(b'-' | b'0'..=b'9') => self.visit_integer(visitor),
-            _ => Err(Declined),
+            _ => Err(declined()),
         }
     }
     // serde_json reads every number the same way, whatever the hint.
@@ -564,7 +584,7 @@ impl<'de> Deserializer<'de> for &mut Reader<'de> {
     fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Declined> {
         match self.peek() {
             Some(b'n') => self.deserialize_any(visitor),
-            _ => Err(Declined),
+            _ => Err(declined()),
         }
     }
     fn deserialize_unit_struct<V: Visitor<'de>>(
@@ -581,7 +601,7 @@ impl<'de> Deserializer<'de> for &mut Reader<'de> {
         visitor: V,
     ) -> Result<V::Value, Declined> {
         if name == RAW_VALUE {
-            return Err(Declined);
+            return Err(declined());
         }
         visitor.visit_newtype_struct(self)
     }
@@ -653,7 +673,7 @@ fn next_member(reader: &mut Reader<'_>, first: &mut bool) -> Result<bool, Declin
         Some(b'}') => return Ok(false),
         Some(b',') if !*first => reader.pos += 1,
         Some(b'"') if *first => {}
-        _ => return Err(Declined),
+        _ => return Err(declined()),
     }
     *first = false;
     reader.expect(b'"')?;
@@ -668,7 +688,7 @@ impl<'de> MapAccess<'de> for Members<'_, 'de> {
             return Ok(None);
         }
         let name = self.reader.string()?;
-        seed.deserialize(Name(name)).map(Some)
+        Name::give(name, seed).map(Some)
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Declined> {
@@ -693,11 +713,11 @@ impl<'de> SeqAccess<'de> for Elements<'_, 'de> {
                 self.reader.pos += 1;
                 // `[1,]` is not JSON.
                 if self.reader.peek() == Some(b']') {
-                    return Err(Declined);
+                    return Err(declined());
                 }
             }
             Some(_) if self.first => {}
-            _ => return Err(Declined),
+            _ => return Err(declined()),
         }
         self.first = false;
         seed.deserialize(&mut *self.reader).map(Some)
@@ -705,22 +725,39 @@ impl<'de> SeqAccess<'de> for Elements<'_, 'de> {
 }
 
 /// A member name, for `T`'s key seed: a string and nothing else.
-struct Name<'de>(Cow<'de, str>);
+struct Name<'t, 'de> {
+    name: Cow<'de, str>,
+    /// Whether the seed read it (serde_json fails when it does not).
+    read: &'t Cell<bool>,
+}
 
-impl<'de> Deserializer<'de> for Name<'de> {
+impl<'t, 'de> Name<'t, 'de> {
+    /// Hands `name` to `seed`; declines a seed that does not read it.
+    fn give<K: DeserializeSeed<'de>>(name: Cow<'de, str>, seed: K) -> Result<K::Value, Declined> {
+        let read = Cell::new(false);
+        let value = seed.deserialize(Name { name, read: &read })?;
+        if read.get() {
+            Ok(value)
+        } else {
+            Err(declined())
+        }
+    }
+}
+
+impl<'de> Deserializer<'de> for Name<'_, 'de> {
     type Error = Declined;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Declined> {
-        match self.0 {
+        self.read.set(true);
+        match self.name {
             Cow::Borrowed(s) => visitor.visit_borrowed_str(s),
             Cow::Owned(s) => visitor.visit_str(&s),
         }
     }
 
     forward_to!(deserialize_any: deserialize_str, deserialize_string, deserialize_identifier);
-    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Declined> {
-        visitor.visit_unit()
-    }
+    // As serde_json's member names: a string visit.
+    forward_to!(deserialize_any: deserialize_ignored_any);
 
     // serde_json reads numbers, booleans, options and enums out of member names; declined.
     decline! {
@@ -761,7 +798,7 @@ impl<'de> de::EnumAccess<'de> for UnitVariant<'de> {
     type Variant = Self;
 
     fn variant_seed<V: DeserializeSeed<'de>>(self, seed: V) -> Result<(V::Value, Self), Declined> {
-        let value = seed.deserialize(Name(self.0))?;
+        let value = Name::give(self.0, seed)?;
         Ok((value, UnitVariant(Cow::Borrowed(""))))
     }
 }
@@ -774,15 +811,15 @@ impl<'de> de::VariantAccess<'de> for UnitVariant<'de> {
     }
 
     fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, _: T) -> Result<T::Value, Declined> {
-        Err(Declined)
+        Err(declined())
     }
 
     fn tuple_variant<V: Visitor<'de>>(self, _: usize, _: V) -> Result<V::Value, Declined> {
-        Err(Declined)
+        Err(declined())
     }
 
     fn struct_variant<V: Visitor<'de>>(self, _: &'static [&'static str], _: V) -> Result<V::Value, Declined> {
-        Err(Declined)
+        Err(declined())
     }
 }
 
@@ -808,10 +845,10 @@ impl<'de> Names<'de> {
             << ((bytes.len() as u64 ^ u64::from(first).wrapping_mul(7) ^ u64::from(last).wrapping_mul(31))
                 & 63);
         if self.bloom & bit != 0 && self.seen.iter().take(self.len).any(|seen| *seen == Some(name)) {
-            return Err(Declined);
+            return Err(declined());
         }
         self.bloom |= bit;
-        *self.seen.get_mut(self.len).ok_or(Declined)? = Some(name);
+        *self.seen.get_mut(self.len).ok_or_else(declined)? = Some(name);
         self.len += 1;
         Ok(())
     }
@@ -901,12 +938,12 @@ impl<'de> MapAccess<'de> for &mut Top<'_, '_, 'de> {
         }
         // Member names with escapes (rare) are left to serde_json.
         let Cow::Borrowed(name) = self.reader.string()? else {
-            return Err(Declined);
+            return Err(declined());
         };
         self.current = watched(name, self.ids.is_some());
         self.names.insert(name)?;
         let name = Cow::Borrowed(name);
-        seed.deserialize(Name(name)).map(Some)
+        Name::give(name, seed).map(Some)
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Declined> {
@@ -916,21 +953,23 @@ impl<'de> MapAccess<'de> for &mut Top<'_, '_, 'de> {
             let scalar = match self.reader.peek() {
                 Some(b'"') => {
                     self.reader.pos += 1;
-                    Some(Scalar::Str(self.reader.string()?))
+                    Some(Value::Str(self.reader.string()?))
                 }
-                Some(b'-' | b'0'..=b'9') => Some(Scalar::Int(self.reader.integer()?)),
+                Some(b'-' | b'0'..=b'9') => Some(Value::Int(self.reader.integer()?)),
                 _ => None,
             };
             if let Some(scalar) = scalar {
-                Member {
-                    claim,
-                    observed: &mut self.observed,
-                    ids: &mut self.ids,
-                    issuers: self.issuers,
-                    audiences: self.audiences,
-                }
-                .deserialize(scalar.clone())?;
-                return seed.deserialize(scalar);
+                Scalar::give(
+                    scalar.clone(),
+                    Member {
+                        claim,
+                        observed: &mut self.observed,
+                        ids: &mut self.ids,
+                        issuers: self.issuers,
+                        audiences: self.audiences,
+                    },
+                )?;
+                return Scalar::give(scalar, seed);
             }
             // Anything else is observed from a copy of the position, then read by `T` from the
             // position itself.
@@ -951,27 +990,48 @@ impl<'de> MapAccess<'de> for &mut Top<'_, '_, 'de> {
 /// A string or an integer already read: the value of a registered claim, handed to the
 /// observation and to `T` as the reader would have.
 #[derive(Clone)]
-enum Scalar<'de> {
+enum Value<'de> {
     Str(Cow<'de, str>),
     Int(Integer),
 }
 
-impl<'de> Deserializer<'de> for Scalar<'de> {
+/// A [`Value`] as a deserializer, noting whether it was read (serde_json fails on a value
+/// that its seed leaves unread; the reader has read it already).
+struct Scalar<'t, 'de> {
+    value: Value<'de>,
+    read: &'t Cell<bool>,
+}
+
+impl<'de> Scalar<'_, 'de> {
+    /// Hands `value` to `seed`; declines a seed that does not read it.
+    fn give<S: DeserializeSeed<'de>>(value: Value<'de>, seed: S) -> Result<S::Value, Declined> {
+        let read = Cell::new(false);
+        let out = seed.deserialize(Scalar { value, read: &read })?;
+        if read.get() {
+            Ok(out)
+        } else {
+            Err(declined())
+        }
+    }
+}
+
+impl<'de> Deserializer<'de> for Scalar<'_, 'de> {
     type Error = Declined;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Declined> {
-        match self {
-            Self::Str(Cow::Borrowed(s)) => visitor.visit_borrowed_str(s),
-            Self::Str(Cow::Owned(s)) => visitor.visit_str(&s),
-            Self::Int(Integer::U64(v)) => visitor.visit_u64(v),
-            Self::Int(Integer::I64(v)) => visitor.visit_i64(v),
+        self.read.set(true);
+        match self.value {
+            Value::Str(Cow::Borrowed(s)) => visitor.visit_borrowed_str(s),
+            Value::Str(Cow::Owned(s)) => visitor.visit_str(&s),
+            Value::Int(Integer::U64(v)) => visitor.visit_u64(v),
+            Value::Int(Integer::I64(v)) => visitor.visit_i64(v),
         }
     }
 
     fn deserialize_u64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Declined> {
-        match self {
-            Self::Int(_) => self.deserialize_any(visitor),
-            Self::Str(_) => Err(Declined),
+        match self.value {
+            Value::Int(_) => self.deserialize_any(visitor),
+            Value::Str(_) => Err(declined()),
         }
     }
     // serde_json reads every number the same way, whatever the hint.
@@ -980,9 +1040,9 @@ impl<'de> Deserializer<'de> for Scalar<'de> {
         deserialize_u8, deserialize_u16, deserialize_u32, deserialize_f32, deserialize_f64);
 
     fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Declined> {
-        match self {
-            Self::Str(_) => self.deserialize_any(visitor),
-            Self::Int(_) => Err(Declined),
+        match self.value {
+            Value::Str(_) => self.deserialize_any(visitor),
+            Value::Int(_) => Err(declined()),
         }
     }
     forward_to!(deserialize_str: deserialize_string, deserialize_char, deserialize_identifier);
@@ -997,7 +1057,7 @@ impl<'de> Deserializer<'de> for Scalar<'de> {
         visitor: V,
     ) -> Result<V::Value, Declined> {
         if name == RAW_VALUE {
-            return Err(Declined);
+            return Err(declined());
         }
         visitor.visit_newtype_struct(self)
     }
@@ -1008,13 +1068,17 @@ impl<'de> Deserializer<'de> for Scalar<'de> {
         _: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, Declined> {
-        match self {
-            Self::Str(variant) => visitor.visit_enum(UnitVariant(variant)),
-            Self::Int(_) => Err(Declined),
+        match self.value {
+            Value::Str(variant) => {
+                self.read.set(true);
+                visitor.visit_enum(UnitVariant(variant))
+            }
+            Value::Int(_) => Err(declined()),
         }
     }
 
     fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Declined> {
+        self.read.set(true);
         visitor.visit_unit()
     }
 

@@ -273,3 +273,88 @@ fn raw_values_are_left_to_serde_json() {
     let (iss, aud) = (boxed(ISS), boxed(AUD));
     assert!(deserialize::<Raw>(r#"{"extra":{"a":1}}"#, &iss, &aud, false).is_err());
 }
+
+/// A `deserialize_with` that falls back to the default on any error, as many claims types do.
+fn or_default<'de, D: serde::Deserializer<'de>, V: Deserialize<'de> + Default>(d: D) -> Result<V, D::Error> {
+    Ok(V::deserialize(d).unwrap_or_default())
+}
+
+#[derive(Debug, PartialEq, Deserialize)]
+struct Forgiving {
+    #[serde(default, deserialize_with = "or_default")]
+    score: f64,
+    #[serde(default, deserialize_with = "or_default")]
+    nbf: i128,
+    #[serde(default, deserialize_with = "or_default")]
+    sub: Option<Role>,
+}
+
+#[test]
+fn an_error_that_t_swallows_still_declines_the_payload() {
+    let (iss, aud) = (boxed(ISS), boxed(AUD));
+    for payload in [
+        r#"{"score":-0}"#,
+        r#"{"score":-9223372036854775809}"#,
+        r#"{"nbf":5}"#,
+        r#"{"sub":5}"#,
+    ] {
+        assert_eq!(
+            deserialize::<Forgiving>(payload, &iss, &aud, false).err(),
+            Some(Declined),
+            "{payload}"
+        );
+        // serde_json then decides, whatever it decides.
+        differential::<Forgiving>(payload, false).unwrap();
+    }
+    // What T does not swallow is still read here.
+    assert!(differential::<Forgiving>(r#"{"score":5,"sub":"admin"}"#, false).unwrap());
+}
+
+#[test]
+fn a_visitor_that_ignores_value_errors_cannot_hide_a_registered_claim() {
+    struct Careless;
+    impl<'de> Deserialize<'de> for Careless {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl<'de> Visitor<'de> for V {
+                type Value = Careless;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("a map")
+                }
+                fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Careless, A::Error> {
+                    while let Some(_key) = map.next_key::<String>()? {
+                        let _ = map.next_value::<serde_json::Value>();
+                    }
+                    Ok(Careless)
+                }
+            }
+            d.deserialize_map(V)
+        }
+    }
+    let (iss, aud) = (boxed(ISS), boxed(AUD));
+    assert!(deserialize::<Careless>(r#"{"exp":-0}"#, &iss, &aud, false).is_err());
+    assert!(deserialize::<Careless>(r#"{"exp":1.5}"#, &iss, &aud, false).is_err());
+    let (_, observed, _) = deserialize::<Careless>(r#"{"exp":5}"#, &iss, &aud, false).unwrap();
+    assert_eq!(observed.exp, crate::token::claims::Num::Value(5.0));
+}
+
+#[test]
+fn a_seed_that_does_not_read_its_name_or_value_is_declined() {
+    /// Deserializes from anything without reading it.
+    #[derive(Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    struct Unread;
+    impl<'de> Deserialize<'de> for Unread {
+        fn deserialize<D: serde::Deserializer<'de>>(_: D) -> Result<Self, D::Error> {
+            Ok(Self)
+        }
+    }
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct UnreadSub {
+        sub: Unread,
+    }
+    let (iss, aud) = (boxed(ISS), boxed(AUD));
+    assert!(deserialize::<BTreeMap<Unread, u8>>(r#"{"a":1}"#, &iss, &aud, false).is_err());
+    assert!(deserialize::<UnreadSub>(r#"{"sub":"a"}"#, &iss, &aud, false).is_err());
+    assert!(serde_json::from_str::<UnreadSub>(r#"{"sub":"a"}"#).is_err());
+}
