@@ -6,7 +6,9 @@
 //! others, `visit_u64` for non-negative integers, `visit_i64` for negative ones). Whatever is
 //! outside that subset it **declines** rather than guess: floats, integers beyond 64 bits, `-0`,
 //! byte buffers, 128-bit integers, enums written as objects, `RawValue`, nesting deeper than
-//! [`MAX_DEPTH`], and every error, `T`'s own included. A declined payload is read again by
+//! [`MAX_DEPTH`], and every error, `T`'s own included (an error `T` catches still declines the
+//! whole payload, and so does a seed that leaves a member name or value unread, which serde_json
+//! would refuse). A declined payload is read again by
 //! serde_json ([`super::tap`]), whose answer is then the answer: this reader only ever speeds
 //! up a payload that serde_json accepts, and never decides a refusal.
 //!
