@@ -690,7 +690,7 @@ impl<'de> MapAccess<'de> for Members<'_, 'de> {
             return Ok(None);
         }
         let name = self.reader.string()?;
-        Name::give(name, seed).map(Some)
+        Scalar::give(Value::Name(name), seed).map(Some)
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Declined> {
@@ -726,72 +726,6 @@ impl<'de> SeqAccess<'de> for Elements<'_, 'de> {
     }
 }
 
-/// A member name, for `T`'s key seed: a string and nothing else.
-struct Name<'t, 'de> {
-    name: Cow<'de, str>,
-    /// Whether the seed read it (serde_json fails when it does not).
-    read: &'t Cell<bool>,
-}
-
-impl<'t, 'de> Name<'t, 'de> {
-    /// Hands `name` to `seed`; declines a seed that does not read it.
-    fn give<K: DeserializeSeed<'de>>(name: Cow<'de, str>, seed: K) -> Result<K::Value, Declined> {
-        let read = Cell::new(false);
-        let value = seed.deserialize(Name { name, read: &read })?;
-        if read.get() {
-            Ok(value)
-        } else {
-            Err(declined())
-        }
-    }
-}
-
-impl<'de> Deserializer<'de> for Name<'_, 'de> {
-    type Error = Declined;
-
-    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Declined> {
-        self.read.set(true);
-        match self.name {
-            Cow::Borrowed(s) => visitor.visit_borrowed_str(s),
-            Cow::Owned(s) => visitor.visit_str(&s),
-        }
-    }
-
-    forward_to!(deserialize_any: deserialize_str, deserialize_string, deserialize_identifier);
-    // As serde_json's member names: a string visit.
-    forward_to!(deserialize_any: deserialize_ignored_any);
-
-    // serde_json reads numbers, booleans, options and enums out of member names; declined.
-    decline! {
-        deserialize_bool();
-        deserialize_i8();
-        deserialize_i16();
-        deserialize_i32();
-        deserialize_i64();
-        deserialize_i128();
-        deserialize_u8();
-        deserialize_u16();
-        deserialize_u32();
-        deserialize_u64();
-        deserialize_u128();
-        deserialize_f32();
-        deserialize_f64();
-        deserialize_char();
-        deserialize_bytes();
-        deserialize_byte_buf();
-        deserialize_option();
-        deserialize_unit();
-        deserialize_unit_struct(name: &'static str);
-        deserialize_newtype_struct(name: &'static str);
-        deserialize_seq();
-        deserialize_tuple(len: usize);
-        deserialize_tuple_struct(name: &'static str, len: usize);
-        deserialize_map();
-        deserialize_struct(name: &'static str, fields: &'static [&'static str]);
-        deserialize_enum(name: &'static str, variants: &'static [&'static str]);
-    }
-}
-
 /// A unit variant read from a string.
 struct UnitVariant<'de>(Cow<'de, str>);
 
@@ -800,7 +734,7 @@ impl<'de> de::EnumAccess<'de> for UnitVariant<'de> {
     type Variant = Self;
 
     fn variant_seed<V: DeserializeSeed<'de>>(self, seed: V) -> Result<(V::Value, Self), Declined> {
-        let value = Name::give(self.0, seed)?;
+        let value = Scalar::give(Value::Name(self.0), seed)?;
         Ok((value, UnitVariant(Cow::Borrowed(""))))
     }
 }
@@ -945,7 +879,7 @@ impl<'de> MapAccess<'de> for &mut Top<'_, '_, 'de> {
         self.current = watched(name, self.ids.is_some());
         self.names.insert(name)?;
         let name = Cow::Borrowed(name);
-        Name::give(name, seed).map(Some)
+        Scalar::give(Value::Name(name), seed).map(Some)
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Declined> {
@@ -989,16 +923,20 @@ impl<'de> MapAccess<'de> for &mut Top<'_, '_, 'de> {
     }
 }
 
-/// A string or an integer already read: the value of a registered claim, handed to the
-/// observation and to `T` as the reader would have.
+/// What the reader has already read and hands to a seed as serde_json would: a string or an
+/// integer, the value of a registered claim (given to the observation and to `T`), or a member
+/// name or variant (given to `T`'s key seed).
 #[derive(Clone)]
 enum Value<'de> {
     Str(Cow<'de, str>),
     Int(Integer),
+    Name(Cow<'de, str>),
 }
 
-/// A [`Value`] as a deserializer, noting whether it was read (serde_json fails on a value
-/// that its seed leaves unread; the reader has read it already).
+/// A [`Value`] as a deserializer, noting whether it was read (serde_json fails on a name or
+/// value that its seed leaves unread; the reader has read it already). A name reads as
+/// serde_json's member names do, but for the numbers and booleans serde_json parses out of
+/// them, which are declined.
 struct Scalar<'t, 'de> {
     value: Value<'de>,
     read: &'t Cell<bool>,
@@ -1023,8 +961,8 @@ impl<'de> Deserializer<'de> for Scalar<'_, 'de> {
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Declined> {
         self.read.set(true);
         match self.value {
-            Value::Str(Cow::Borrowed(s)) => visitor.visit_borrowed_str(s),
-            Value::Str(Cow::Owned(s)) => visitor.visit_str(&s),
+            Value::Str(Cow::Borrowed(s)) | Value::Name(Cow::Borrowed(s)) => visitor.visit_borrowed_str(s),
+            Value::Str(Cow::Owned(s)) | Value::Name(Cow::Owned(s)) => visitor.visit_str(&s),
             Value::Int(Integer::U64(v)) => visitor.visit_u64(v),
             Value::Int(Integer::I64(v)) => visitor.visit_i64(v),
         }
@@ -1033,7 +971,7 @@ impl<'de> Deserializer<'de> for Scalar<'_, 'de> {
     fn deserialize_u64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Declined> {
         match self.value {
             Value::Int(_) => self.deserialize_any(visitor),
-            Value::Str(_) => Err(declined()),
+            Value::Str(_) | Value::Name(_) => Err(declined()),
         }
     }
     // serde_json reads every number the same way, whatever the hint.
@@ -1043,7 +981,7 @@ impl<'de> Deserializer<'de> for Scalar<'_, 'de> {
 
     fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Declined> {
         match self.value {
-            Value::Str(_) => self.deserialize_any(visitor),
+            Value::Str(_) | Value::Name(_) => self.deserialize_any(visitor),
             Value::Int(_) => Err(declined()),
         }
     }
@@ -1071,7 +1009,7 @@ impl<'de> Deserializer<'de> for Scalar<'_, 'de> {
         visitor: V,
     ) -> Result<V::Value, Declined> {
         match self.value {
-            Value::Str(variant) => {
+            Value::Str(variant) | Value::Name(variant) => {
                 self.read.set(true);
                 visitor.visit_enum(UnitVariant(variant))
             }
@@ -1080,11 +1018,16 @@ impl<'de> Deserializer<'de> for Scalar<'_, 'de> {
     }
 
     fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Declined> {
+        // serde_json visits a member name it ignores as a string, a value as nothing.
+        if let Value::Name(_) = self.value {
+            return self.deserialize_any(visitor);
+        }
         self.read.set(true);
         visitor.visit_unit()
     }
 
-    // Not a string or an integer, for serde_json too: an error there, declined here.
+    // Not a string or an integer, for serde_json too (numbers and booleans in member names
+    // are parsed there): an error there, declined here.
     decline! {
         deserialize_bool();
         deserialize_i128();
