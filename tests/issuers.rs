@@ -56,6 +56,13 @@ async fn call(issuers: &Issuers, validation: Validation, token: &str) -> (Status
     (response.status(), kind)
 }
 
+/// The status for a token of `key` with `iss` and no other claim.
+async fn status(issuers: &Issuers, validation: Validation, key: &SigningKey, iss: &str) -> StatusCode {
+    call(issuers, validation, &token(key, Some(iss), json!({})))
+        .await
+        .0
+}
+
 async fn two_providers() -> (Idp, Idp, Issuers) {
     let (a, b) = (Idp::start(&[&key_a()]).await, Idp::start(&[&key_b()]).await);
     let issuers = Issuers::new()
@@ -74,18 +81,8 @@ async fn two_providers() -> (Idp, Idp, Issuers) {
 async fn each_issuer_verifies_with_its_own_keys() {
     let (a, b, issuers) = two_providers().await;
     let v = Validation::new;
-    assert_eq!(
-        call(&issuers, v(), &token(&key_a(), Some(&a.base), json!({})))
-            .await
-            .0,
-        StatusCode::OK
-    );
-    assert_eq!(
-        call(&issuers, v(), &token(&key_b(), Some(&b.base), json!({})))
-            .await
-            .0,
-        StatusCode::OK
-    );
+    assert_eq!(status(&issuers, v(), &key_a(), &a.base).await, StatusCode::OK);
+    assert_eq!(status(&issuers, v(), &key_b(), &b.base).await, StatusCode::OK);
     // A's key, claiming B: B's keys do not verify it.
     let crossed = call(&issuers, v(), &token(&key_a(), Some(&b.base), json!({}))).await;
     assert_eq!(crossed.0, StatusCode::UNAUTHORIZED);
@@ -121,18 +118,8 @@ async fn a_shared_kid_never_lets_one_issuers_key_verify_anothers_tokens() {
         crossed,
         (StatusCode::UNAUTHORIZED, Some(AuthErrorKind::InvalidSignature))
     );
-    assert_eq!(
-        call(&issuers, v(), &token(&impostor, Some(&b.base), json!({})))
-            .await
-            .0,
-        StatusCode::OK
-    );
-    assert_eq!(
-        call(&issuers, v(), &token(&key_a(), Some(&a.base), json!({})))
-            .await
-            .0,
-        StatusCode::OK
-    );
+    assert_eq!(status(&issuers, v(), &impostor, &b.base).await, StatusCode::OK);
+    assert_eq!(status(&issuers, v(), &key_a(), &a.base).await, StatusCode::OK);
 }
 
 #[tokio::test]
@@ -203,35 +190,20 @@ async fn one_issuer_down_answers_503_for_its_tokens_only() {
     // A failed discovery (503) is not followed by RFC 8414's document, which would double the
     // wait: that one is tried only after a 404.
     assert_eq!(a.others(), 0);
-    assert_eq!(
-        call(&issuers, v(), &token(&key_b(), Some(&b.base), json!({})))
-            .await
-            .0,
-        StatusCode::OK
-    );
+    assert_eq!(status(&issuers, v(), &key_b(), &b.base).await, StatusCode::OK);
     let forged = call(&issuers, v(), &token(&key_a(), Some(&b.base), json!({}))).await;
     assert_eq!(forged.0, StatusCode::UNAUTHORIZED);
     // A comes back: after its cooldown its tokens verify.
     a.set_down(false);
     tokio::time::sleep(Duration::from_millis(450)).await;
-    assert_eq!(
-        call(&issuers, v(), &token(&key_a(), Some(&a.base), json!({})))
-            .await
-            .0,
-        StatusCode::OK
-    );
+    assert_eq!(status(&issuers, v(), &key_a(), &a.base).await, StatusCode::OK);
 }
 
 #[tokio::test]
 async fn a_kid_of_one_issuer_presented_with_another_does_not_storm_it() {
     let (a, b, issuers) = two_providers().await;
     let v = Validation::new;
-    assert_eq!(
-        call(&issuers, v(), &token(&key_b(), Some(&b.base), json!({})))
-            .await
-            .0,
-        StatusCode::OK
-    );
+    assert_eq!(status(&issuers, v(), &key_b(), &b.base).await, StatusCode::OK);
     let before = b.fetches();
     for _ in 0..30 {
         let refused = call(&issuers, v(), &token(&key_a(), Some(&b.base), json!({}))).await;
