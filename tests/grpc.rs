@@ -313,21 +313,28 @@ async fn h2c(addr: SocketAddr) -> hyper::client::conn::http2::SendRequest<Empty<
     send
 }
 
-/// One router for a JSON API and a gRPC service, one layer around both: gRPC calls get gRPC
-/// statuses, plain HTTP/1.1 and HTTP/2 requests today's HTTP answers.
-#[tokio::test]
-async fn a_mixed_router_answers_each_protocol_in_its_own_terms() {
-    let recorder = Recorder::default();
+/// Serves one router for a JSON API (`/me`) and the gRPC service, one layer around both, on a
+/// loopback port.
+async fn serve_mixed(recorder: &Recorder) -> std::net::SocketAddr {
     let app = axum::Router::new()
         .route(
             "/me",
             get(|claims: tower_jwt_auth::Claims<MyClaims>| async move { claims.0.sub }),
         )
-        .merge(routes(&recorder).into_axum_router())
+        .merge(routes(recorder).into_axum_router())
         .layer(layer());
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
+    addr
+}
+
+/// One router for a JSON API and a gRPC service, one layer around both: gRPC calls get gRPC
+/// statuses, plain HTTP/1.1 and HTTP/2 requests today's HTTP answers.
+#[tokio::test]
+async fn a_mixed_router_answers_each_protocol_in_its_own_terms() {
+    let recorder = Recorder::default();
+    let addr = serve_mixed(&recorder).await;
 
     // gRPC, through tonic's client.
     let mut health = client(addr).await;
@@ -668,16 +675,7 @@ async fn a_json_hook_answers_grpc_calls_without_a_body() {
 #[tokio::test]
 async fn a_grpc_content_type_outside_a_grpc_call_gets_an_http_answer() {
     let recorder = Recorder::default();
-    let app = axum::Router::new()
-        .route(
-            "/me",
-            get(|claims: tower_jwt_auth::Claims<MyClaims>| async move { claims.0.sub }),
-        )
-        .merge(routes(&recorder).into_axum_router())
-        .layer(layer());
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let addr = serve_mixed(&recorder).await;
     let get_me = || {
         HttpRequest::get(format!("http://{addr}/me"))
             .header("content-type", "application/grpc")
