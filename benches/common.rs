@@ -16,6 +16,15 @@ pub(crate) const AUDIENCE: &str = "orders-api";
 pub(crate) const EXP: i64 = 4_102_444_800;
 pub(crate) const IAT: i64 = 1_700_000_000;
 
+/// The rules every contender checks: the benchmark token's issuer and audience.
+pub(crate) fn validation() -> tower_jwt_auth::Validation {
+    tower_jwt_auth::Validation::new()
+        .issuer(ISSUER)
+        .unwrap()
+        .audience(AUDIENCE)
+        .unwrap()
+}
+
 /// The claims of a typical access token, decoded into an owned struct.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct BenchClaims {

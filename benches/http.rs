@@ -31,7 +31,7 @@ use common::*;
 use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tower_jwt_auth::{Claims, JwtAuthLayer, SigningKey, Validation};
+use tower_jwt_auth::{Claims, JwtAuthLayer, SigningKey};
 
 /// Connections the generator keeps open.
 const CONNECTIONS: usize = 16;
@@ -59,13 +59,7 @@ async fn with_extension(Extension(claims): Extension<BenchClaims>) -> Json<Sub> 
 
 fn routers() -> Vec<(&'static str, Router)> {
     let signing = SigningKey::hs256(SECRET).unwrap();
-    let auth = JwtAuthLayer::<BenchClaims>::new(signing.verifying_key()).validation(
-        Validation::new()
-            .issuer(ISSUER)
-            .unwrap()
-            .audience(AUDIENCE)
-            .unwrap(),
-    );
+    let auth = JwtAuthLayer::<BenchClaims>::new(signing.verifying_key()).validation(validation());
     vec![
         ("open", Router::new().route("/", get(open))),
         (

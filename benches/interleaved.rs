@@ -13,7 +13,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use common::*;
 use hmac012::{Hmac, Mac};
-use tower_jwt_auth::{SigningKey, Validation};
+use tower_jwt_auth::SigningKey;
 
 /// Calls in one batch: long enough to time, short enough to interleave finely.
 const BATCH: u32 = 1000;
@@ -45,11 +45,7 @@ fn main() {
     let bad = format!("{body}.{}", String::from_utf8(bad).unwrap());
     let garbage = format!("{}.{}.{}", "x".repeat(5000), "y".repeat(5000), "z".repeat(100));
 
-    let validation = Validation::new()
-        .issuer(ISSUER)
-        .unwrap()
-        .audience(AUDIENCE)
-        .unwrap();
+    let validation = validation();
     let key = signing.verifying_key();
     let floor = Floor::Hs256(Hmac::new_from_slice(SECRET).unwrap());
     let mut jv = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);

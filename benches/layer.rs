@@ -18,7 +18,7 @@ use axum::{Extension, Router};
 use common::*;
 use criterion::{criterion_group, criterion_main, Criterion};
 use tower::ServiceExt;
-use tower_jwt_auth::{Claims, JwtAuthLayer, SigningKey, Validation};
+use tower_jwt_auth::{Claims, JwtAuthLayer, SigningKey};
 
 async fn bare() -> &'static str {
     "ok"
@@ -48,13 +48,7 @@ fn bench_layer(c: &mut Criterion) {
     let bearer = HeaderValue::from_str(&format!("Bearer {token}")).unwrap();
 
     let bare_router = Router::new().route("/", get(bare));
-    let auth = JwtAuthLayer::<BenchClaims>::new(signing.verifying_key()).validation(
-        Validation::new()
-            .issuer(ISSUER)
-            .unwrap()
-            .audience(AUDIENCE)
-            .unwrap(),
-    );
+    let auth = JwtAuthLayer::<BenchClaims>::new(signing.verifying_key()).validation(validation());
     let ours = Router::new().route("/", get(with_claims)).route_layer(auth);
     let keys = Arc::new(JwtKeys::new());
     let theirs = Router::new()

@@ -21,9 +21,7 @@ use jwt_simple::prelude::{
     EdDSAPublicKeyLike, PS256PublicKey, RS256PublicKey, RSAPublicKeyLike, VerificationOptions,
 };
 use tower_jwt_auth::validation::Verification;
-use tower_jwt_auth::{
-    Algorithm, JwksOptions, JwksResolver, KeyResolver, PublishJwks, SigningKey, Validation,
-};
+use tower_jwt_auth::{Algorithm, JwksOptions, JwksResolver, KeyResolver, PublishJwks, SigningKey};
 
 fn pem_der(pem: &str) -> Vec<u8> {
     let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
@@ -130,11 +128,7 @@ fn config() -> Criterion {
 }
 
 fn bench_verify(c: &mut Criterion) {
-    let validation = Validation::new()
-        .issuer(ISSUER)
-        .unwrap()
-        .audience(AUDIENCE)
-        .unwrap();
+    let validation = validation();
     for case in cases() {
         let token = case.signing.sign(&claims(EXP)).unwrap();
         let ours = case.signing.verifying_key();
@@ -226,11 +220,7 @@ fn bench_jwks(c: &mut Criterion) {
     let url = serve_jwks(&rt, jwks.document().to_owned());
     let resolver = JwksResolver::with_options(&url, JwksOptions::default()).unwrap();
     rt.block_on(resolver.warm_up()).unwrap();
-    let validation = Validation::new()
-        .issuer(ISSUER)
-        .unwrap()
-        .audience(AUDIENCE)
-        .unwrap();
+    let validation = validation();
     let via = |resolver: &dyn Fn(&str) -> bool| resolver(&token);
     let jwks_verify = |t: &str| {
         matches!(

@@ -16,7 +16,7 @@ use axum::Router;
 use common::*;
 use criterion::{criterion_group, criterion_main, Criterion};
 use tower::ServiceExt;
-use tower_jwt_auth::{Claims, JwtAuthLayer, Revocations, SigningKey, TokenCheck, TokenIds, Validation};
+use tower_jwt_auth::{Claims, JwtAuthLayer, Revocations, SigningKey, TokenCheck, TokenIds};
 
 fn config() -> Criterion {
     Criterion::default()
@@ -120,13 +120,6 @@ fn bench_layer(c: &mut Criterion) {
     let signing = SigningKey::hs256(SECRET).unwrap();
     let token = signing.sign(&claims(EXP)).unwrap();
     let bearer = HeaderValue::from_str(&format!("Bearer {token}")).unwrap();
-    let validation = || {
-        Validation::new()
-            .issuer(ISSUER)
-            .unwrap()
-            .audience(AUDIENCE)
-            .unwrap()
-    };
     let off = Router::new()
         .route("/", get(handler))
         .route_layer(JwtAuthLayer::<BenchClaims>::new(signing.verifying_key()).validation(validation()));

@@ -36,11 +36,7 @@ impl Simple {
 }
 
 fn contenders(alg: &str) -> (Contenders, SigningKey) {
-    let validation = Validation::new()
-        .issuer(ISSUER)
-        .unwrap()
-        .audience(AUDIENCE)
-        .unwrap();
+    let validation = validation();
     let options = VerificationOptions {
         allowed_issuers: Some(HashSet::from([ISSUER.to_owned()])),
         allowed_audiences: Some(HashSet::from([AUDIENCE.to_owned()])),
