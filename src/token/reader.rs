@@ -760,7 +760,8 @@ impl<'de> de::VariantAccess<'de> for UnitVariant<'de> {
 }
 
 /// The member names of the payload's object, for the duplicate check: a 64-bit filter over
-/// length and end bytes, and a comparison with the earlier names only when it matches.
+/// length, first two bytes and last byte, and a comparison with the earlier names only when it
+/// matches.
 struct Names<'de> {
     bloom: u64,
     /// `None` is all zeros: the array starts as one `memset`.
@@ -773,13 +774,14 @@ impl<'de> Names<'de> {
     #[inline]
     fn insert(&mut self, name: &'de str) -> Result<(), Declined> {
         let bytes = name.as_bytes();
-        let (first, last) = (
-            bytes.first().copied().unwrap_or(0),
-            bytes.last().copied().unwrap_or(0),
-        );
-        let bit = 1u64
-            << ((bytes.len() as u64 ^ u64::from(first).wrapping_mul(7) ^ u64::from(last).wrapping_mul(31))
-                & 63);
+        let byte = |i: usize| bytes.get(i).copied().unwrap_or(0);
+        // The first two bytes, the last and the length, spread by a Fibonacci hash: the
+        // registered claims and the usual private ones (`name`, `role`, `scope`...) of a
+        // payload rarely share a bit, so the comparisons below rarely run.
+        // The length's low byte: names of lengths 256 apart only share a bit more often.
+        let len = bytes.len().to_le_bytes().first().copied().unwrap_or(0);
+        let key = u32::from_le_bytes([byte(0), byte(1), byte(bytes.len().wrapping_sub(1)), len]);
+        let bit = 1u64 << (key.wrapping_mul(0x9E37_79B1) >> 26);
         if self.bloom & bit != 0 && self.seen.iter().take(self.len).any(|seen| *seen == Some(name)) {
             return Err(declined());
         }
