@@ -18,9 +18,6 @@ use crate::{Algorithm, AuthError, AuthErrorKind, Claim};
 const HEADER_STACK: usize = 512;
 /// Decoded payloads up to this size stay on the stack.
 const PAYLOAD_STACK: usize = 1024;
-/// Decoded payloads up to this size (most access tokens) are decoded into a smaller buffer,
-/// which costs less to zero.
-const SMALL_PAYLOAD_STACK: usize = 384;
 
 /// The outcome of [`Validation::verify_with`]: done, or waiting for the resolver.
 #[derive(Debug)]
@@ -174,16 +171,8 @@ impl Validation {
         key: &VerifyingKey,
     ) -> Result<T, AuthErrorKind> {
         self.check_signature(compact, alg, key)?;
-        // Zeroed only as large as the payload needs: a kilobyte of zeros costs as much as
-        // decoding a typical payload.
-        let mut small_buf = [0u8; SMALL_PAYLOAD_STACK];
-        let mut payload_buf;
-        let payload = if compact.payload.len() <= token::encoded_len(SMALL_PAYLOAD_STACK) {
-            token::decode(compact.payload, &mut small_buf)?
-        } else {
-            payload_buf = [0u8; PAYLOAD_STACK];
-            token::decode(compact.payload, &mut payload_buf)?
-        };
+        let mut payload_buf = [0u8; PAYLOAD_STACK];
+        let payload = token::decode(compact.payload, &mut payload_buf)?;
         // Checked once here, so that members skipped by both passes are UTF-8 too (RFC 7519
         // §7.2), and so that serde_json does not check the strings it reads again.
         let payload = std::str::from_utf8(&payload).map_err(|_| AuthErrorKind::Malformed)?;
