@@ -12,6 +12,10 @@
 //! the figures are the server's. Each round measures each route for the same time, in a
 //! rotating order, and reports its ratios to `open`; the summary gives the medians, and the
 //! server CPU per request each route adds (from the rates: the server core is saturated).
+//! On Linux it also gives the server thread's own CPU time per request, split into user and
+//! kernel time (from `/proc`, in clock ticks summed over the rounds): the kernel's share
+//! (loopback TCP, wake-ups) grows when the server is slower, because the generator then waits
+//! more often and each answer wakes it, so the added time is not all the route's own code.
 //!
 //! Run with `cargo bench --bench http` (about 30 s). `HTTP_BENCH_ROUNDS` (default 7) and
 //! `HTTP_BENCH_MILLIS` (per route and round, default 1000) bound it.
@@ -134,6 +138,16 @@ fn pin(core: usize) {
     }
 }
 
+/// The user and kernel CPU time (in clock ticks) of the thread whose `/proc` directory is
+/// `task`, when the system has one.
+fn cpu_ticks(task: Option<&std::path::Path>) -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string(task?.join("stat")).ok()?;
+    // The command name, in parentheses, may hold blanks: fields are counted after it.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    // `utime` and `stime` are fields 14 and 15, so 12 and 13 after the name and the state.
+    Some((fields.get(11)?.parse().ok()?, fields.get(12)?.parse().ok()?))
+}
+
 fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
@@ -157,6 +171,7 @@ fn main() {
     let (addrs_tx, addrs_rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         pin(0);
+        let task = std::fs::read_link("/proc/thread-self").ok();
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -172,11 +187,13 @@ fn main() {
                 });
                 tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
             }
-            addrs_tx.send(addrs).unwrap();
+            addrs_tx.send((addrs, task)).unwrap();
             std::future::pending::<()>().await;
         });
     });
-    let addrs = addrs_rx.recv().unwrap();
+    let (addrs, server_task) = addrs_rx.recv().unwrap();
+    // The link read in the server thread names its own directory (`/proc/<pid>/task/<tid>`).
+    let server_task = server_task.map(|t| std::path::Path::new("/proc").join(t));
 
     pin(1);
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -200,7 +217,8 @@ fn main() {
     );
     let batch = Arc::new(request.repeat(PIPELINE));
 
-    let measure = |addr: SocketAddr, answer_len: usize, period: Duration| -> f64 {
+    // The rate, the requests answered and the server thread's CPU ticks over the period.
+    let measure = |addr: SocketAddr, answer_len: usize, period: Duration| -> (f64, u64, Option<(u64, u64)>) {
         rt.block_on(async {
             let done = Arc::new(AtomicU64::new(0));
             let stop = Arc::new(AtomicBool::new(false));
@@ -217,14 +235,19 @@ fn main() {
                 .collect();
             // A short warm-up on fresh connections, then the measured period.
             tokio::time::sleep(Duration::from_millis(100)).await;
+            let ticks_before = cpu_ticks(server_task.as_deref());
             let (start, before) = (Instant::now(), done.load(Ordering::Relaxed));
             tokio::time::sleep(period).await;
-            let rate = (done.load(Ordering::Relaxed) - before) as f64 / start.elapsed().as_secs_f64();
+            let answered = done.load(Ordering::Relaxed) - before;
+            let rate = answered as f64 / start.elapsed().as_secs_f64();
+            let ticks = ticks_before
+                .zip(cpu_ticks(server_task.as_deref()))
+                .map(|((u0, s0), (u1, s1))| (u1 - u0, s1 - s0));
             stop.store(true, Ordering::Relaxed);
             for task in tasks {
                 task.await.unwrap();
             }
-            rate
+            (rate, answered, ticks)
         })
     };
 
@@ -234,12 +257,18 @@ fn main() {
     );
     let mut rates: Vec<Vec<f64>> = vec![Vec::new(); routes.len()];
     let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); routes.len()];
+    // Per route: requests answered, and the server thread's user and kernel ticks meanwhile.
+    let mut cpu: Vec<Option<(u64, u64, u64)>> = vec![Some((0, 0, 0)); routes.len()];
     for round in 0..rounds {
         let mut this_round = vec![0.0; routes.len()];
         for k in 0..routes.len() {
             let i = (round + k) % routes.len();
             let (_, addr, len) = routes[i];
-            this_round[i] = measure(addr, len, Duration::from_millis(millis));
+            let (rate, answered, ticks) = measure(addr, len, Duration::from_millis(millis));
+            this_round[i] = rate;
+            cpu[i] = cpu[i]
+                .zip(ticks)
+                .map(|((n, u, s), (du, ds))| (n + answered, u + du, s + ds));
         }
         let line: Vec<String> = routes
             .iter()
@@ -261,6 +290,21 @@ fn main() {
         println!(
             "  {name:<22} {rate:>9.0} requests/s  {ratio:.3}x open  {added:+.2} us of server CPU per request"
         );
+    }
+    // Clock ticks are 10 ms on Linux (`CLK_TCK` is 100 on every architecture Rust supports).
+    if cpu.iter().all(Option::is_some) {
+        println!("server thread CPU per request (user + kernel), over all rounds:");
+        for ((name, _, _), c) in routes.iter().zip(&cpu) {
+            if let Some((n, u, s)) = *c {
+                let per = |ticks: u64| ticks as f64 * 1e4 / n.max(1) as f64;
+                println!(
+                    "  {name:<22} {:.2} us + {:.2} us = {:.2} us",
+                    per(u),
+                    per(s),
+                    per(u + s)
+                );
+            }
+        }
     }
     // The resident memory of the whole process (server and generator) after the load.
     if let Some(rss) = std::fs::read_to_string("/proc/self/status")
