@@ -775,10 +775,10 @@ impl<'de> Names<'de> {
     fn insert(&mut self, name: &'de str) -> Result<(), Declined> {
         let bytes = name.as_bytes();
         let byte = |i: usize| bytes.get(i).copied().unwrap_or(0);
-        // The first two bytes, the last and the length, spread by a Fibonacci hash: the
-        // registered claims and the usual private ones (`name`, `role`, `scope`...) of a
-        // payload rarely share a bit, so the comparisons below rarely run.
-        // The length's low byte: names of lengths 256 apart only share a bit more often.
+        // The first two bytes, the last and the length's low byte, spread by a Fibonacci hash.
+        // The names of a typical access token (`sub`, `name`, `role`, `iat`, `exp`, `iss`,
+        // `aud`) all get bits of their own, so the comparisons below do not run for them
+        // (with the length and end bytes alone, `sub` and `aud`, `iat` and `exp` shared one).
         let len = bytes.len().to_le_bytes().first().copied().unwrap_or(0);
         let key = u32::from_le_bytes([byte(0), byte(1), byte(bytes.len().wrapping_sub(1)), len]);
         let bit = 1u64 << (key.wrapping_mul(0x9E37_79B1) >> 26);
