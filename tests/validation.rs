@@ -336,6 +336,66 @@ fn two_four_and_five_segments_are_malformed() {
     }
 }
 
+/// Malformed tokens that fail other checks too, each with a resolver that is asked only for
+/// well-formed tokens and one that may be asked first ([`KeyResolver::resolves_locally`]):
+/// the refusal is "malformed" whatever else is wrong, and whichever resolver is used.
+#[test]
+fn a_malformed_token_is_malformed_whatever_else_fails() {
+    let token = signing().sign(&alice()).unwrap();
+    let (h, p, s) = parts(&token);
+    let none = b64(r#"{"alg":"none"}"#);
+    let other_kid = signing().with_kid("other").unwrap().sign(&alice()).unwrap();
+    let (kh, kp, ks) = parts(&other_kid);
+    let cases = [
+        // An unsupported algorithm, and a character outside base64url in the payload.
+        format!("{none}.{p}=.{s}"),
+        // A forged signature, and a dot too many.
+        format!("{h}.{p}.{p}.{s}"),
+        // A signature that does not verify, holding `+`.
+        format!("{h}.{p}.{}+", &s[1..]),
+        // Expired claims, correctly signed, and a padded payload.
+        {
+            let payload = URL_SAFE.encode(not_multiple_of_3(r#"{"sub":"alice","exp":1}"#));
+            let input = format!("{h}.{payload}");
+            format!(
+                "{input}.{}",
+                URL_SAFE_NO_PAD.encode(hmac256(SECRET, input.as_bytes()))
+            )
+        },
+        // A `kid` no key has, and whitespace in the signature.
+        format!("{kh}.{kp}.{} ", &ks[1..]),
+    ];
+    let asked = std::sync::atomic::AtomicUsize::new(0);
+    let fetching = tower_jwt_auth::resolver_fn(|_| {
+        asked.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(std::sync::Arc::new(key()))
+    });
+    let ring = KeyRing::new([key().with_kid("main").unwrap()]).unwrap();
+    assert!(!fetching.resolves_locally() && ring.resolves_locally() && key().resolves_locally());
+    for t in &cases {
+        assert_eq!(verdict(t), Err(K::Malformed), "{t}");
+        assert_eq!(ring_verdict(&ring, t), Err(K::Malformed), "{t}");
+        assert_eq!(ring_verdict(&fetching, t), Err(K::Malformed), "{t}");
+        assert_eq!(
+            kind_of(validation().verify_with_key::<Value>(t, &key())),
+            K::Malformed,
+            "{t}"
+        );
+        assert_eq!(kind_of(validation().verify_jws(t, &key())), K::Malformed, "{t}");
+    }
+    assert_eq!(
+        asked.load(std::sync::atomic::Ordering::Relaxed),
+        0,
+        "asked for a malformed token"
+    );
+    // The same checks still tell the well-formed tokens' refusals apart.
+    assert_eq!(ring_verdict(&ring, &other_kid), Err(K::UnknownKey));
+    let forged = format!("{h}.{p}.{}A", &s[1..]);
+    assert_eq!(verdict(&forged), Err(K::InvalidSignature));
+    assert_eq!(ring_verdict(&fetching, &forged), Err(K::InvalidSignature));
+    assert_eq!(asked.load(std::sync::atomic::Ordering::Relaxed), 1);
+}
+
 #[test]
 fn an_empty_header_or_signature_is_malformed() {
     let (h, p, s) = parts(&signing().sign(&alice()).unwrap());

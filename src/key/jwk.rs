@@ -468,6 +468,10 @@ impl KeyResolver for KeySet {
     fn resolve(&self, query: &KeyQuery<'_>) -> Resolution<'_, NeverPending> {
         Resolution::Ready(self.find(query.alg(), query.kid()).map(KeyRef::borrowed))
     }
+
+    fn resolves_locally(&self) -> bool {
+        true
+    }
 }
 
 #[cfg(all(test, feature = "aws-lc"))]

@@ -188,6 +188,18 @@ pub trait KeyResolver {
     fn wants_issuer(&self) -> bool {
         false
     }
+
+    /// Whether [`resolve`](Self::resolve) only reads what the resolver holds in memory: no
+    /// I/O, no fetch started, nothing recorded. The pipeline then asks such a resolver for the
+    /// key before it checks the alphabet of the whole token, which decoding the token checks
+    /// on the way; a malformed token is still refused, with the same error
+    /// ([`AuthErrorKind::Malformed`](crate::AuthErrorKind::Malformed)), and never verified.
+    /// Other resolvers are asked only for well-formed tokens, so that a malformed one never
+    /// starts a fetch. Default: no; yes for a [`VerifyingKey`], a
+    /// [`KeyRing`](crate::KeyRing) and a [`KeySet`](crate::KeySet).
+    fn resolves_locally(&self) -> bool {
+        false
+    }
 }
 
 impl<K: KeyResolver + ?Sized> KeyResolver for Arc<K> {
@@ -199,6 +211,10 @@ impl<K: KeyResolver + ?Sized> KeyResolver for Arc<K> {
     fn wants_issuer(&self) -> bool {
         (**self).wants_issuer()
     }
+
+    fn resolves_locally(&self) -> bool {
+        (**self).resolves_locally()
+    }
 }
 
 /// One static key. A token's `kid`, when both it and the key have one, must match.
@@ -209,6 +225,10 @@ impl KeyResolver for VerifyingKey {
             (Some(asked), Some(mine)) if asked != mine => Err(KeyError::unknown_key()),
             _ => Ok(KeyRef::borrowed(self)),
         })
+    }
+
+    fn resolves_locally(&self) -> bool {
+        true
     }
 }
 
@@ -232,6 +252,13 @@ impl<A: KeyResolver, B: KeyResolver> KeyResolver for Either<A, B> {
         match self {
             Self::Left(a) => a.wants_issuer(),
             Self::Right(b) => b.wants_issuer(),
+        }
+    }
+
+    fn resolves_locally(&self) -> bool {
+        match self {
+            Self::Left(a) => a.resolves_locally(),
+            Self::Right(b) => b.resolves_locally(),
         }
     }
 }

@@ -85,6 +85,10 @@ impl KeyResolver for KeyRing {
         };
         Resolution::Ready(found.map(KeyRef::borrowed).ok_or(KeyError::unknown_key()))
     }
+
+    fn resolves_locally(&self) -> bool {
+        true
+    }
 }
 
 #[cfg(test)]

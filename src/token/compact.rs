@@ -34,16 +34,30 @@ pub(crate) fn split(token: &str, max_len: usize) -> Result<Compact<'_>, AuthErro
     if token.len() > max_len {
         return Err(AuthErrorKind::TooLarge);
     }
-    // One vectorized pass: the alphabet, and exactly two dots (three segments), found on the
-    // way.
-    let Some(Dots {
-        count: 2,
-        first,
-        last,
-    }) = scan(token.as_bytes())
-    else {
+    if !well_formed(token) {
+        return Err(AuthErrorKind::Malformed);
+    }
+    shape(token, max_len)
+}
+
+/// Whether `token` is made of base64url and exactly two dots (one vectorized pass): what
+/// [`split`] checks beyond [`shape`].
+pub(crate) fn well_formed(token: &str) -> bool {
+    matches!(scan(token.as_bytes()), Some(Dots { count: 2, .. }))
+}
+
+/// Splits a compact JWS after the checks that need no pass over it: length cap, a first and a
+/// last dot (found from either end, a word at a time), non-empty header and signature. The
+/// alphabet is not checked, nor that no other dot sits in the payload: decoding the segments
+/// checks both, and [`well_formed`] tells which refusals they explain.
+pub(crate) fn shape(token: &str, max_len: usize) -> Result<Compact<'_>, AuthErrorKind> {
+    if token.len() > max_len {
+        return Err(AuthErrorKind::TooLarge);
+    }
+    let (Some(first), Some(last)) = (token.find('.'), token.rfind('.')) else {
         return Err(AuthErrorKind::Malformed);
     };
+    // With one dot only, `first + 1 > last` and the payload's range is empty of meaning.
     let (Some(header), Some(payload), Some(signature)) = (
         token.get(..first),
         token.get(first + 1..last),

@@ -129,6 +129,13 @@ impl<'de> Reader<'de> {
     #[inline]
     fn peek(&mut self) -> Option<u8> {
         let bytes = self.text.as_bytes();
+        // Compact JSON (what tokens hold) has no whitespace: one test for a byte above the
+        // space, which no whitespace is.
+        if let Some(&b) = bytes.get(self.pos) {
+            if b > b' ' {
+                return Some(b);
+            }
+        }
         while let Some(&b) = bytes.get(self.pos) {
             if !matches!(b, b' ' | b'\n' | b'\t' | b'\r') {
                 return Some(b);

@@ -51,6 +51,21 @@ impl Validation {
         token: &str,
         resolver: &K,
     ) -> Verification<T, K::Future> {
+        match self.verify_shaped(token, resolver) {
+            Verification::Done(Err(error)) => Verification::Done(Err(malformed_first(token, error))),
+            other => other,
+        }
+    }
+
+    /// [`verify_with`](Self::verify_with) but for the precedence of a malformed token's
+    /// refusal: the token is split without a pass over it, and its alphabet is checked by
+    /// decoding (or, before a resolver that is not [local](KeyResolver::resolves_locally),
+    /// by one scan).
+    fn verify_shaped<T: DeserializeOwned, K: KeyResolver + ?Sized>(
+        &self,
+        token: &str,
+        resolver: &K,
+    ) -> Verification<T, K::Future> {
         let mut header_buf = None;
         let (compact, header, alg) = match self.parse_jwt(token, &mut header_buf) {
             Ok(parsed) => parsed,
@@ -75,6 +90,11 @@ impl Validation {
             };
             query = query.with_issuer(issuer.as_deref());
         }
+        // A resolver that may fetch, or record what it is asked, is asked for well-formed
+        // tokens only.
+        if !resolver.resolves_locally() && !token::well_formed(token) {
+            return Verification::Done(Err(AuthError::new(AuthErrorKind::Malformed)));
+        }
         match resolver.resolve(&query) {
             Resolution::Ready(Ok(key)) => {
                 Verification::Done(self.finish(&compact, alg, &key).map_err(AuthError::new))
@@ -95,8 +115,10 @@ impl Validation {
         key: &VerifyingKey,
     ) -> Result<T, AuthError> {
         let mut header_buf = None;
-        let (compact, _, alg) = self.parse_jwt(token, &mut header_buf)?;
-        self.finish(&compact, alg, key).map_err(AuthError::new)
+        let verified = self
+            .parse_jwt(token, &mut header_buf)
+            .and_then(|(compact, _, alg)| self.finish(&compact, alg, key));
+        verified.map_err(|kind| malformed_first(token, AuthError::new(kind)))
     }
 
     /// Verifies a compact JWS (the signature layer only: no `typ` rule, no claims) and returns
@@ -105,6 +127,11 @@ impl Validation {
     /// # Errors
     /// An [`AuthError`] saying why the JWS was refused.
     pub fn verify_jws(&self, token: &str, key: &VerifyingKey) -> Result<Vec<u8>, AuthError> {
+        self.verify_jws_shaped(token, key)
+            .map_err(|error| malformed_first(token, error))
+    }
+
+    fn verify_jws_shaped(&self, token: &str, key: &VerifyingKey) -> Result<Vec<u8>, AuthError> {
         let mut header_buf = None;
         let (compact, header, alg) = self.parse_jws(token, &mut header_buf)?;
         let key = match key.resolve(&KeyQuery::new(alg, header.kid.as_deref())) {
@@ -121,7 +148,7 @@ impl Validation {
         token: &'t str,
         header_buf: &'b mut Option<[u8; HEADER_STACK]>,
     ) -> Result<(Compact<'t>, Header<'b>, Algorithm), AuthErrorKind> {
-        let compact = token::split(token, self.max_token_len)?;
+        let compact = token::shape(token, self.max_token_len)?;
         if let Some(header) = Header::common(compact.header) {
             let alg = header.check_jws()?;
             return Ok((compact, header, alg));
@@ -330,6 +357,18 @@ struct Rules<'a> {
     issuers: &'a [Box<str>],
     audiences: &'a [Box<str>],
     leeway: u64,
+}
+
+/// `error`, unless `token` is not a compact JWS at all (outside base64url and dots, or not
+/// three segments): that is its refusal, whatever else is wrong with it, as when the whole token
+/// was scanned before anything else. Checked only once something has failed: a token that
+/// passes has had every segment decoded, which checks the same.
+fn malformed_first(token: &str, error: AuthError) -> AuthError {
+    match error.kind() {
+        AuthErrorKind::TooLarge | AuthErrorKind::Malformed => error,
+        _ if token::well_formed(token) => error,
+        _ => AuthError::new(AuthErrorKind::Malformed),
+    }
 }
 
 /// The `iss` of a payload not yet verified, to choose a key source by: `None` when absent or
