@@ -648,12 +648,25 @@ async fn an_unavailable_sync_key_source_gets_503_without_a_challenge() -> Result
 
 #[tokio::test]
 async fn a_malformed_token_is_refused_before_asking_the_key_source() -> Result<(), BoxError> {
-    let resolver = SlowResolver::new(Err(KeyError::unavailable()));
+    let resolver = SlowResolver::new(Ok(VerifyingKey::hs256(SECRET)?));
     let lookups = Arc::clone(&resolver.lookups);
-    send(layer().with_resolver(resolver), bearer("garbage")?)
-        .await
-        .invalid_token(K::Malformed);
+    let layer = layer().with_resolver(resolver);
+    let good = token(&alice());
+    let (body, sig) = good.rsplit_once('.').ok_or("no dot")?;
+    // Garbage, and tokens whose header is sound but whose payload or signature is not.
+    for bad in [
+        "garbage".to_owned(),
+        format!("{body}.{sig}.{sig}"),
+        format!("{body}=.{sig}"),
+        format!("{body}.{sig}+"),
+    ] {
+        send(layer.clone(), bearer(&bad)?)
+            .await
+            .invalid_token(K::Malformed);
+    }
     assert_eq!(lookups.load(Ordering::SeqCst), 0);
+    send(layer, bearer(&good)?).await.accepted("alice");
+    assert_eq!(lookups.load(Ordering::SeqCst), 1);
     Ok(())
 }
 

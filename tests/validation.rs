@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Sha256, Sha384, Sha512};
 use sha2_010 as sha2;
+use tower_jwt_auth::key::{KeyError, KeyQuery, Resolution};
 use tower_jwt_auth::validation::Verification;
 use tower_jwt_auth::{
     dangerous, Algorithm, AuthError, AuthErrorKind as K, Claim, ConfigError, KeyResolver, KeyRing, SignError,
@@ -344,27 +345,27 @@ fn a_malformed_token_is_malformed_whatever_else_fails() {
     let token = signing().sign(&alice()).unwrap();
     let (h, p, s) = parts(&token);
     let none = b64(r#"{"alg":"none"}"#);
+    let odd_typ = b64(r#"{"alg":"HS256","typ":"refresh+jwt"}"#);
     let other_kid = signing().with_kid("other").unwrap().sign(&alice()).unwrap();
     let (kh, kp, ks) = parts(&other_kid);
-    let cases = [
-        // An unsupported algorithm, and a character outside base64url in the payload.
+    let mut cases = vec![
+        // The header refused (an unsupported algorithm), and `=` in the payload.
         format!("{none}.{p}=.{s}"),
-        // A forged signature, and a dot too many.
-        format!("{h}.{p}.{p}.{s}"),
-        // A signature that does not verify, holding `+`.
+        // The header refused (a `typ` that is not an access token's, read from a header that
+        // is decoded, not matched), and a dot too many.
+        format!("{odd_typ}.{p}.{p}.{s}"),
+        // The key refused (a `kid` no key of the ring has), and `=` in the payload.
+        format!("{kh}.{kp}=.{ks}"),
+        // The signature refused, holding `+`.
         format!("{h}.{p}.{}+", &s[1..]),
-        // Expired claims, correctly signed, and a padded payload.
-        {
-            let payload = URL_SAFE.encode(not_multiple_of_3(r#"{"sub":"alice","exp":1}"#));
-            let input = format!("{h}.{payload}");
-            format!(
-                "{input}.{}",
-                URL_SAFE_NO_PAD.encode(hmac256(SECRET, input.as_bytes()))
-            )
-        },
-        // A `kid` no key has, and whitespace in the signature.
+        // The signature refused, and whitespace after it.
         format!("{kh}.{kp}.{} ", &ks[1..]),
     ];
+    // Correctly signed over the malformed input: only decoding the payload refuses these.
+    for bad in [".", "=", "+", "/", " ", "\t", "é", "%"] {
+        let mid = p.len() / 2;
+        cases.push(sign_segments(&h, &format!("{}{bad}{}", &p[..mid], &p[mid..])));
+    }
     let asked = std::sync::atomic::AtomicUsize::new(0);
     let fetching = tower_jwt_auth::resolver_fn(|_| {
         asked.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -376,12 +377,18 @@ fn a_malformed_token_is_malformed_whatever_else_fails() {
         assert_eq!(verdict(t), Err(K::Malformed), "{t}");
         assert_eq!(ring_verdict(&ring, t), Err(K::Malformed), "{t}");
         assert_eq!(ring_verdict(&fetching, t), Err(K::Malformed), "{t}");
+        assert_eq!(ring_verdict(&LocalButDown, t), Err(K::Malformed), "{t}");
         assert_eq!(
             kind_of(validation().verify_with_key::<Value>(t, &key())),
             K::Malformed,
             "{t}"
         );
         assert_eq!(kind_of(validation().verify_jws(t, &key())), K::Malformed, "{t}");
+        // A resolver that calls itself local and still waits: answered at once, unwaited.
+        match validation().verify_with::<Value, _>(t, &LocalButSlow) {
+            Verification::Done(result) => assert_eq!(kind_of(result), K::Malformed, "{t}"),
+            Verification::Pending(_) => panic!("waited for the key of a malformed token: {t}"),
+        }
     }
     assert_eq!(
         asked.load(std::sync::atomic::Ordering::Relaxed),
@@ -390,10 +397,57 @@ fn a_malformed_token_is_malformed_whatever_else_fails() {
     );
     // The same checks still tell the well-formed tokens' refusals apart.
     assert_eq!(ring_verdict(&ring, &other_kid), Err(K::UnknownKey));
+    assert_eq!(ring_verdict(&LocalButDown, &token), Err(K::KeyUnavailable));
+    assert!(matches!(
+        validation().verify_with::<Value, _>(&token, &LocalButSlow),
+        Verification::Pending(_)
+    ));
     let forged = format!("{h}.{p}.{}A", &s[1..]);
     assert_eq!(verdict(&forged), Err(K::InvalidSignature));
     assert_eq!(ring_verdict(&fetching, &forged), Err(K::InvalidSignature));
     assert_eq!(asked.load(std::sync::atomic::Ordering::Relaxed), 1);
+}
+
+/// A resolver that reads only memory and finds its key source down.
+struct LocalButDown;
+
+impl KeyResolver for LocalButDown {
+    type Future = tower_jwt_auth::key::NeverPending;
+    fn resolve(&self, _: &KeyQuery<'_>) -> Resolution<'_, Self::Future> {
+        Resolution::Ready(Err(KeyError::unavailable()))
+    }
+    fn resolves_locally(&self) -> bool {
+        true
+    }
+}
+
+/// A resolver that says it is local and waits all the same (against the trait's advice).
+struct LocalButSlow;
+
+impl KeyResolver for LocalButSlow {
+    type Future = std::future::Ready<Result<std::sync::Arc<VerifyingKey>, KeyError>>;
+    fn resolve(&self, _: &KeyQuery<'_>) -> Resolution<'_, Self::Future> {
+        Resolution::Pending(std::future::ready(Ok(std::sync::Arc::new(key()))))
+    }
+    fn resolves_locally(&self) -> bool {
+        true
+    }
+}
+
+#[test]
+fn arc_and_either_tell_whether_their_resolver_is_local() {
+    fn down(_: &KeyQuery<'_>) -> Result<std::sync::Arc<VerifyingKey>, KeyError> {
+        Err(KeyError::unavailable())
+    }
+    type Fetching =
+        tower_jwt_auth::key::FnResolver<fn(&KeyQuery<'_>) -> Result<std::sync::Arc<VerifyingKey>, KeyError>>;
+    let fetching: Fetching = tower_jwt_auth::resolver_fn(down);
+    assert!(std::sync::Arc::new(key()).resolves_locally());
+    assert!(!std::sync::Arc::new(fetching).resolves_locally());
+    let left = tower_jwt_auth::Either::<VerifyingKey, Fetching>::Left(key());
+    assert!(left.resolves_locally());
+    let right = tower_jwt_auth::Either::<VerifyingKey, Fetching>::Right(fetching);
+    assert!(!right.resolves_locally());
 }
 
 #[test]

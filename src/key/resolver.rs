@@ -195,8 +195,10 @@ pub trait KeyResolver {
     /// on the way; a malformed token is still refused, with the same error
     /// ([`AuthErrorKind::Malformed`](crate::AuthErrorKind::Malformed)), and never verified.
     /// Other resolvers are asked only for well-formed tokens, so that a malformed one never
-    /// starts a fetch. Default: no; yes for a [`VerifyingKey`], a
-    /// [`KeyRing`](crate::KeyRing) and a [`KeySet`](crate::KeySet).
+    /// starts a fetch; and a local resolver answers at once ([`Resolution::Ready`]: one that
+    /// waits is answered "malformed" for a malformed token, its future dropped). Default: no;
+    /// yes for a [`VerifyingKey`], a [`KeyRing`](crate::KeyRing) and a
+    /// [`KeySet`](crate::KeySet).
     fn resolves_locally(&self) -> bool {
         false
     }

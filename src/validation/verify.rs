@@ -100,6 +100,11 @@ impl Validation {
                 Verification::Done(self.finish(&compact, alg, &key).map_err(AuthError::new))
             }
             Resolution::Ready(Err(e)) => Verification::Done(Err(e.into())),
+            // A local resolver should not wait; one that does gets a well-formed token only, as
+            // every resolver that waits does (the caller answers the key's errors itself).
+            Resolution::Pending(_) if resolver.resolves_locally() && !token::well_formed(token) => {
+                Verification::Done(Err(AuthError::new(AuthErrorKind::Malformed)))
+            }
             Resolution::Pending(future) => Verification::Pending(future),
         }
     }
