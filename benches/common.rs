@@ -16,6 +16,21 @@ pub(crate) const AUDIENCE: &str = "orders-api";
 pub(crate) const EXP: i64 = 4_102_444_800;
 pub(crate) const IAT: i64 = 1_700_000_000;
 
+/// The middle of `values` (sorted in place; the upper middle for an even count).
+pub(crate) fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// The environment variable `name` parsed, or `default` when it is unset or does not parse:
+/// how the non-criterion benchmarks are bounded.
+pub(crate) fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// The rules every contender checks: the benchmark token's issuer and audience.
 pub(crate) fn validation() -> tower_jwt_auth::Validation {
     tower_jwt_auth::Validation::new()

@@ -148,20 +148,9 @@ fn cpu_ticks(task: Option<&std::path::Path>) -> Option<(u64, u64)> {
     Some((fields.get(11)?.parse().ok()?, fields.get(12)?.parse().ok()?))
 }
 
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
-}
-
 fn main() {
-    let rounds: usize = std::env::var("HTTP_BENCH_ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(7);
-    let millis: u64 = std::env::var("HTTP_BENCH_MILLIS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1000);
+    let rounds: usize = env_or("HTTP_BENCH_ROUNDS", 7);
+    let millis: u64 = env_or("HTTP_BENCH_MILLIS", 1000);
     let signing = SigningKey::hs256(SECRET).unwrap();
     let token = signing.sign(&claims(EXP)).unwrap();
     let request =

@@ -18,11 +18,6 @@ use tower_jwt_auth::SigningKey;
 /// Calls in one batch: long enough to time, short enough to interleave finely.
 const BATCH: u32 = 1000;
 
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
-}
-
 /// Nanoseconds per call of `f`, over one batch.
 fn time(mut f: impl FnMut() -> bool) -> f64 {
     let start = Instant::now();
@@ -33,10 +28,7 @@ fn time(mut f: impl FnMut() -> bool) -> f64 {
 }
 
 fn main() {
-    let rounds: usize = std::env::var("INTERLEAVED_ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(300);
+    let rounds: usize = env_or("INTERLEAVED_ROUNDS", 300);
     let signing = SigningKey::hs256(SECRET).unwrap();
     let token = signing.sign(&claims(EXP)).unwrap();
     let (body, sig) = token.rsplit_once('.').unwrap();

@@ -7,6 +7,8 @@
 mod support;
 
 use std::fmt::Debug;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
@@ -366,10 +368,10 @@ fn a_malformed_token_is_malformed_whatever_else_fails() {
         let mid = p.len() / 2;
         cases.push(sign_segments(&h, &format!("{}{bad}{}", &p[..mid], &p[mid..])));
     }
-    let asked = std::sync::atomic::AtomicUsize::new(0);
+    let asked = AtomicUsize::new(0);
     let fetching = tower_jwt_auth::resolver_fn(|_| {
-        asked.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Ok(std::sync::Arc::new(key()))
+        asked.fetch_add(1, Ordering::Relaxed);
+        Ok(Arc::new(key()))
     });
     let ring = KeyRing::new([key().with_kid("main").unwrap()]).unwrap();
     assert!(!fetching.resolves_locally() && ring.resolves_locally() && key().resolves_locally());
@@ -390,11 +392,7 @@ fn a_malformed_token_is_malformed_whatever_else_fails() {
             Verification::Pending(_) => panic!("waited for the key of a malformed token: {t}"),
         }
     }
-    assert_eq!(
-        asked.load(std::sync::atomic::Ordering::Relaxed),
-        0,
-        "asked for a malformed token"
-    );
+    assert_eq!(asked.load(Ordering::Relaxed), 0, "asked for a malformed token");
     // The same checks still tell the well-formed tokens' refusals apart.
     assert_eq!(ring_verdict(&ring, &other_kid), Err(K::UnknownKey));
     assert_eq!(ring_verdict(&LocalButDown, &token), Err(K::KeyUnavailable));
@@ -405,7 +403,7 @@ fn a_malformed_token_is_malformed_whatever_else_fails() {
     let forged = format!("{h}.{p}.{}A", &s[1..]);
     assert_eq!(verdict(&forged), Err(K::InvalidSignature));
     assert_eq!(ring_verdict(&fetching, &forged), Err(K::InvalidSignature));
-    assert_eq!(asked.load(std::sync::atomic::Ordering::Relaxed), 1);
+    assert_eq!(asked.load(Ordering::Relaxed), 1);
 }
 
 /// A resolver that reads only memory and finds its key source down.
@@ -425,9 +423,9 @@ impl KeyResolver for LocalButDown {
 struct LocalButSlow;
 
 impl KeyResolver for LocalButSlow {
-    type Future = std::future::Ready<Result<std::sync::Arc<VerifyingKey>, KeyError>>;
+    type Future = std::future::Ready<Result<Arc<VerifyingKey>, KeyError>>;
     fn resolve(&self, _: &KeyQuery<'_>) -> Resolution<'_, Self::Future> {
-        Resolution::Pending(std::future::ready(Ok(std::sync::Arc::new(key()))))
+        Resolution::Pending(std::future::ready(Ok(Arc::new(key()))))
     }
     fn resolves_locally(&self) -> bool {
         true
@@ -436,14 +434,13 @@ impl KeyResolver for LocalButSlow {
 
 #[test]
 fn arc_and_either_tell_whether_their_resolver_is_local() {
-    fn down(_: &KeyQuery<'_>) -> Result<std::sync::Arc<VerifyingKey>, KeyError> {
+    fn down(_: &KeyQuery<'_>) -> Result<Arc<VerifyingKey>, KeyError> {
         Err(KeyError::unavailable())
     }
-    type Fetching =
-        tower_jwt_auth::key::FnResolver<fn(&KeyQuery<'_>) -> Result<std::sync::Arc<VerifyingKey>, KeyError>>;
+    type Fetching = tower_jwt_auth::key::FnResolver<fn(&KeyQuery<'_>) -> Result<Arc<VerifyingKey>, KeyError>>;
     let fetching: Fetching = tower_jwt_auth::resolver_fn(down);
-    assert!(std::sync::Arc::new(key()).resolves_locally());
-    assert!(!std::sync::Arc::new(fetching).resolves_locally());
+    assert!(Arc::new(key()).resolves_locally());
+    assert!(!Arc::new(fetching).resolves_locally());
     let left = tower_jwt_auth::Either::<VerifyingKey, Fetching>::Left(key());
     assert!(left.resolves_locally());
     let right = tower_jwt_auth::Either::<VerifyingKey, Fetching>::Right(fetching);
