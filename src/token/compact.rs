@@ -31,13 +31,13 @@ pub(crate) struct Compact<'t> {
 /// and dots only: no `=`, `+`, `/`, whitespace or non-ASCII, so JSON serialization is refused
 /// too), exactly three segments, non-empty header and signature.
 pub(crate) fn split(token: &str, max_len: usize) -> Result<Compact<'_>, AuthErrorKind> {
-    if token.len() > max_len {
-        return Err(AuthErrorKind::TooLarge);
+    // The cap first (in `shape`); every other refusal here is `Malformed`, in whatever order.
+    let compact = shape(token, max_len)?;
+    if well_formed(token) {
+        Ok(compact)
+    } else {
+        Err(AuthErrorKind::Malformed)
     }
-    if !well_formed(token) {
-        return Err(AuthErrorKind::Malformed);
-    }
-    shape(token, max_len)
 }
 
 /// Whether `token` is made of base64url and exactly two dots (one vectorized pass): what
