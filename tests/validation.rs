@@ -362,7 +362,13 @@ fn a_malformed_token_is_malformed_whatever_else_fails() {
         format!("{h}.{p}.{}+", &s[1..]),
         // The signature refused, and whitespace after it.
         format!("{kh}.{kp}.{} ", &ks[1..]),
+        // A dot in the common header's place and one inside it: the header refused.
+        format!("{}.{}.{p}.{s}", &h[..10], &h[11..]),
+        // A dot in an HS256 signature's place and one inside the signature.
+        format!("{h}.{p}.{}.{}", &s[..20], &s[21..]),
     ];
+    // Those two put dots where the usual tokens have them.
+    assert_eq!((h.len(), s.len()), (36, 43));
     // Correctly signed over the malformed input: only decoding the payload refuses these.
     for bad in [".", "=", "+", "/", " ", "\t", "é", "%"] {
         let mid = p.len() / 2;

@@ -54,7 +54,7 @@ pub(crate) fn shape(token: &str, max_len: usize) -> Result<Compact<'_>, AuthErro
     if token.len() > max_len {
         return Err(AuthErrorKind::TooLarge);
     }
-    let (Some(first), Some(last)) = (token.find('.'), token.rfind('.')) else {
+    let (Some(first), Some(last)) = dots(token) else {
         return Err(AuthErrorKind::Malformed);
     };
     // With one dot only, `first + 1 > last` and the payload's range is empty of meaning.
@@ -78,6 +78,43 @@ pub(crate) fn shape(token: &str, max_len: usize) -> Result<Compact<'_>, AuthErro
         signature,
         signing_input,
     })
+}
+
+/// Where the dots of the usual tokens sit: after a common header (all 36 characters long), and
+/// before a 32-byte (HS256), 64-byte (HS512, ES256, EdDSA) or 256-byte (RS256, PS256 with
+/// 2048-bit keys) signature.
+const USUAL_FIRST_DOT: usize = 36;
+const USUAL_SIGNATURE_LENS: [usize; 3] = [43, 86, 342];
+
+/// The first and the last dot of `token`, looked for where the usual tokens have them before
+/// searching from either end.
+///
+/// For a token with at most two dots this is exactly what the searches find: a dot at a usual
+/// place is taken only before a last dot or after a first dot that is known. With more dots, a
+/// dot at a usual place may not be the first or the last: then another dot is left in the
+/// header or the signature, whose decoding refuses it, and [`well_formed`] calls the token
+/// malformed, as the searches would have.
+#[inline]
+fn dots(token: &str) -> (Option<usize>, Option<usize>) {
+    let bytes = token.as_bytes();
+    let at = |i: &usize| bytes.get(*i) == Some(&b'.');
+    let first = Some(USUAL_FIRST_DOT).filter(at);
+    let last = USUAL_SIGNATURE_LENS
+        .iter()
+        .filter_map(|len| bytes.len().checked_sub(len + 1))
+        .find(at);
+    match (first, last) {
+        (Some(first), Some(last)) if first < last => (Some(first), Some(last)),
+        (Some(first), None) => match token.rfind('.') {
+            Some(last) if last > first => (Some(first), Some(last)),
+            last => (token.find('.'), last),
+        },
+        (None, Some(last)) => match token.find('.') {
+            Some(first) if first < last => (Some(first), Some(last)),
+            first => (first, token.rfind('.')),
+        },
+        _ => (token.find('.'), token.rfind('.')),
+    }
 }
 
 /// The dots of a token: how many, and where the first and the last are (when there are two).
@@ -371,6 +408,49 @@ mod tests {
             split("a..c", 8192).is_ok(),
             "an empty payload is a valid JWS shape"
         );
+    }
+
+    #[test]
+    fn the_usual_places_give_the_dots_a_search_would_or_leave_one_to_decoding() {
+        // Dots at and around the usual places, alone, in pairs and in threes.
+        for len in [40, 60, 88, 100, 130, 343, 400] {
+            let mut places: Vec<usize> = [0, 1, 20, 35, 36, 37, 38, len / 2]
+                .into_iter()
+                .chain([1, 42, 43, 44, 45, 85, 86, 87, 88, 342, 343, 344].map(|back| len - back.min(len)))
+                .filter(|&i| i < len)
+                .collect();
+            places.sort_unstable();
+            places.dedup();
+            let mut sets: Vec<Vec<usize>> = vec![vec![]];
+            for (i, &a) in places.iter().enumerate() {
+                sets.push(vec![a]);
+                for (j, &b) in places.iter().enumerate().skip(i + 1) {
+                    sets.push(vec![a, b]);
+                    for &c in places.iter().skip(j + 1) {
+                        sets.push(vec![a, b, c]);
+                    }
+                }
+            }
+            for set in sets {
+                let mut bytes = vec![b'A'; len];
+                for &i in &set {
+                    bytes[i] = b'.';
+                }
+                let token = String::from_utf8(bytes).unwrap();
+                let searched = (token.find('.'), token.rfind('.'));
+                let found = dots(&token);
+                if set.len() < 3 {
+                    assert_eq!(found, searched, "{set:?} in {len}");
+                } else if found != searched {
+                    // Another dot is left in the header or the signature, which decoding refuses.
+                    let (first, last) = (found.0.unwrap(), found.1.unwrap());
+                    assert!(
+                        token[..first].contains('.') || token[last + 1..].contains('.'),
+                        "{set:?} in {len}: {found:?}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
