@@ -80,20 +80,22 @@ pub(crate) fn shape(token: &str, max_len: usize) -> Result<Compact<'_>, AuthErro
     })
 }
 
-/// Where the dots of the usual tokens sit: after a common header (all 36 characters long), and
-/// before a 32-byte (HS256), 64-byte (HS512, ES256, EdDSA) or 256-byte (RS256, PS256 with
-/// 2048-bit keys) signature.
+/// Where the dots of the usual tokens sit: after a 36-character header (`{"alg":"HS256",
+/// "typ":"JWT"}` and the other common headers with a `typ`), and before a 32-byte (HS256),
+/// 64-byte (HS512, ES256, EdDSA) or 256-byte (RS256, PS256 with 2048-bit keys) signature.
 const USUAL_FIRST_DOT: usize = 36;
 const USUAL_SIGNATURE_LENS: [usize; 3] = [43, 86, 342];
 
 /// The first and the last dot of `token`, looked for where the usual tokens have them before
 /// searching from either end.
 ///
-/// For a token with at most two dots this is exactly what the searches find: a dot at a usual
-/// place is taken only before a last dot or after a first dot that is known. With more dots, a
-/// dot at a usual place may not be the first or the last: then another dot is left in the
-/// header or the signature, whose decoding refuses it, and [`well_formed`] calls the token
-/// malformed, as the searches would have.
+/// For a token with at most two dots this is exactly what the searches find: dots at the
+/// usual first and last places, in that order, are its two dots; a dot at one usual place only
+/// is taken if the search from the other end finds a dot on the right side of it (`rfind`
+/// after the first place, `find` before a last place). With more dots, a dot at a usual place
+/// may not be the first or the last: then another dot is left in the header or the signature,
+/// whose decoding refuses it, and the callers' [`well_formed`] check calls the token
+/// malformed, as with the searches.
 #[inline]
 fn dots(token: &str) -> (Option<usize>, Option<usize>) {
     let bytes = token.as_bytes();
@@ -412,8 +414,9 @@ mod tests {
 
     #[test]
     fn the_usual_places_give_the_dots_a_search_would_or_leave_one_to_decoding() {
-        // Dots at and around the usual places, alone, in pairs and in threes.
-        for len in [40, 60, 88, 100, 130, 343, 400] {
+        // Dots at and around the usual places, alone, in pairs and in threes; at 80, 123 and
+        // 379 the first place is also a last place (len - 44, len - 87, len - 343).
+        for len in [40, 60, 80, 88, 100, 123, 130, 343, 379, 400] {
             let mut places: Vec<usize> = [0, 1, 20, 35, 36, 37, 38, len / 2]
                 .into_iter()
                 .chain([1, 42, 43, 44, 45, 85, 86, 87, 88, 342, 343, 344].map(|back| len - back.min(len)))
