@@ -5,9 +5,15 @@
 //! - `tower-jwt-auth`: behind [`JwtAuthLayer`], the handler taking `Claims<T>` and answering
 //!   `{"sub": ...}` from them;
 //! - `from_fn+jsonwebtoken`: behind the usual hand-written `from_fn` middleware around
-//!   `jsonwebtoken::decode`, the handler taking `Extension<T>`.
+//!   `jsonwebtoken::decode`, the handler taking `Extension<T>`;
+//! - `from_fn+floor`: the hand-written floor of the verify benchmarks (`Floor` in
+//!   `common.rs`) in the same kind of `from_fn` middleware: what the least honest work costs
+//!   once it sits in a server;
+//! - `open+route_layer`: the open route behind a `route_layer` that does nothing (a
+//!   `MapRequestLayer` handing the request on): what axum's wrapping of any route layer costs
+//!   by itself, and so is part of every middleware's figure above.
 //!
-//! The three answers have the same length. The generator is cheap on purpose (pipelined
+//! The answers all have the same length. The generator is cheap on purpose (pipelined
 //! requests written once, answers counted by length), so that the server's core is the limit:
 //! the figures are the server's. Each round measures each route for the same time, in a
 //! rotating order, and reports its ratios to `open`; the summary gives the medians, and the
@@ -17,29 +23,35 @@
 //! (loopback TCP, wake-ups) grows when the server is slower, because the generator then waits
 //! more often and each answer wakes it, so the added time is not all the route's own code.
 //!
-//! Run with `cargo bench --bench http` (about 30 s). `HTTP_BENCH_ROUNDS` (default 7) and
-//! `HTTP_BENCH_MILLIS` (per route and round, default 1000) bound it.
+//! Run with `cargo bench --bench http` (about 40 s). `HTTP_BENCH_ROUNDS` (default 7) and
+//! `HTTP_BENCH_MILLIS` (per route and round, default 1000) bound it. `HTTP_BENCH_PIPELINE`
+//! (default 8) sets the requests each connection has in flight: 1 loads the server as wrk does
+//! (one request per connection at a time), each request then costing it a read and a write of
+//! its own.
 
 mod common;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::middleware;
 use axum::routing::get;
 use axum::serve::ListenerExt as _;
 use axum::{Extension, Json, Router};
 use common::*;
+use hmac012::Mac as _;
 use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tower::util::MapRequestLayer;
 use tower_jwt_auth::{Claims, JwtAuthLayer, SigningKey};
 
 /// Connections the generator keeps open.
 const CONNECTIONS: usize = 16;
-/// Requests each connection has in flight (HTTP/1.1 pipelining).
+/// Requests each connection has in flight (HTTP/1.1 pipelining), unless `HTTP_BENCH_PIPELINE`
+/// says otherwise.
 const PIPELINE: usize = 8;
 
 #[derive(Serialize)]
@@ -79,7 +91,45 @@ fn routers() -> Vec<(&'static str, Router)> {
                     hand_written,
                 )),
         ),
+        (
+            "from_fn+floor",
+            Router::new()
+                .route("/", get(with_extension))
+                .route_layer(middleware::from_fn_with_state(
+                    Arc::new(Floor::Hs256(hmac012::Hmac::new_from_slice(SECRET).unwrap())),
+                    floor_middleware,
+                )),
+        ),
+        (
+            "open+route_layer",
+            Router::new()
+                .route("/", get(open))
+                .route_layer(MapRequestLayer::new(|req: axum::extract::Request| req)),
+        ),
     ]
+}
+
+/// The hand-written floor as a `from_fn` middleware, written as [`hand_written`] is.
+async fn floor_middleware(
+    axum::extract::State(floor): axum::extract::State<Arc<Floor>>,
+    mut req: axum::extract::Request,
+    next: middleware::Next,
+) -> Result<axum::response::Response, axum::http::StatusCode> {
+    let token = req
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or(axum::http::StatusCode::UNAUTHORIZED)?;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_err(|_| axum::http::StatusCode::INTERNAL_SERVER_ERROR)?
+        .as_secs() as i64;
+    let claims = floor
+        .verify(token, now)
+        .ok_or(axum::http::StatusCode::UNAUTHORIZED)?;
+    req.extensions_mut().insert(claims);
+    Ok(next.run(req).await)
 }
 
 /// The whole answer to one request, read once to learn its length and check it.
@@ -109,22 +159,23 @@ async fn one_answer(addr: SocketAddr, request: &[u8]) -> Vec<u8> {
     }
 }
 
-/// One connection's loop: `PIPELINE` requests written at once, then their answers read (by
+/// One connection's loop: `pipeline` requests written at once, then their answers read (by
 /// length), until `stop`.
 async fn drive(
     addr: SocketAddr,
     batch: Arc<Vec<u8>>,
+    pipeline: usize,
     answer_len: usize,
     done: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
 ) {
     let mut stream = TcpStream::connect(addr).await.unwrap();
     stream.set_nodelay(true).unwrap();
-    let mut buf = vec![0u8; answer_len * PIPELINE];
+    let mut buf = vec![0u8; answer_len * pipeline];
     while !stop.load(Ordering::Relaxed) {
         stream.write_all(&batch).await.unwrap();
         stream.read_exact(&mut buf).await.unwrap();
-        done.fetch_add(PIPELINE as u64, Ordering::Relaxed);
+        done.fetch_add(pipeline as u64, Ordering::Relaxed);
     }
 }
 
@@ -151,6 +202,7 @@ fn cpu_ticks(task: Option<&std::path::Path>) -> Option<(u64, u64)> {
 fn main() {
     let rounds: usize = env_or("HTTP_BENCH_ROUNDS", 7);
     let millis: u64 = env_or("HTTP_BENCH_MILLIS", 1000);
+    let pipeline: usize = env_or("HTTP_BENCH_PIPELINE", PIPELINE).max(1);
     let signing = SigningKey::hs256(SECRET).unwrap();
     let token = signing.sign(&claims(EXP)).unwrap();
     let request =
@@ -204,7 +256,7 @@ fn main() {
         routes.windows(2).all(|w| w[0].2 == w[1].2),
         "answers of different lengths: {routes:?}"
     );
-    let batch = Arc::new(request.repeat(PIPELINE));
+    let batch = Arc::new(request.repeat(pipeline));
 
     // The rate, the requests answered and the server thread's CPU ticks over the period.
     let measure = |addr: SocketAddr, answer_len: usize, period: Duration| -> (f64, u64, Option<(u64, u64)>) {
@@ -216,6 +268,7 @@ fn main() {
                     tokio::spawn(drive(
                         addr,
                         Arc::clone(&batch),
+                        pipeline,
                         answer_len,
                         Arc::clone(&done),
                         Arc::clone(&stop),
@@ -241,7 +294,7 @@ fn main() {
     };
 
     println!(
-        "http/HS256: {} routes, {CONNECTIONS} connections x {PIPELINE} pipelined, {rounds} rounds of {millis} ms each",
+        "http/HS256: {} routes, {CONNECTIONS} connections x {pipeline} pipelined, {rounds} rounds of {millis} ms each",
         routes.len()
     );
     let mut rates: Vec<Vec<f64>> = vec![Vec::new(); routes.len()];
