@@ -1,5 +1,5 @@
 //! Requests per second over loopback: one axum server on one core, a load generator on
-//! another, and three routes measured in turn, round after round:
+//! another, and five routes measured in turn, round after round:
 //!
 //! - `open`: no layer, answering a small constant JSON (`{"sub":"user-1234567890"}`);
 //! - `tower-jwt-auth`: behind [`JwtAuthLayer`], the handler taking `Claims<T>` and answering
