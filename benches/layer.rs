@@ -55,15 +55,32 @@ fn bench_layer(c: &mut Criterion) {
         .route("/", get(with_extension))
         .route_layer(middleware::from_fn_with_state(keys, hand_written));
 
-    let request = || {
-        Request::get("/")
-            .header(AUTHORIZATION, bearer.clone())
-            .body(Body::empty())
-            .unwrap()
+    // The same token with one signature character changed: refused after the HMAC.
+    let forged = {
+        let mut forged = token.into_bytes();
+        if let Some(last) = forged.last_mut() {
+            *last = if *last == b'A' { b'Q' } else { b'A' };
+        }
+        HeaderValue::from_str(&format!("Bearer {}", String::from_utf8(forged).unwrap())).unwrap()
     };
+    let request_with = |value: Option<&HeaderValue>| {
+        let mut request = Request::get("/");
+        if let Some(value) = value {
+            request = request.header(AUTHORIZATION, value.clone());
+        }
+        request.body(Body::empty()).unwrap()
+    };
+    let request = || request_with(Some(&bearer));
     for router in [&bare_router, &ours, &theirs] {
         let status = rt.block_on(router.clone().oneshot(request())).unwrap().status();
         assert_eq!(status, StatusCode::OK);
+    }
+    for (router, value) in [(&ours, Some(&forged)), (&ours, None), (&theirs, Some(&forged))] {
+        let status = rt
+            .block_on(router.clone().oneshot(request_with(value)))
+            .unwrap()
+            .status();
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
     }
 
     let mut g = c.benchmark_group("layer/HS256");
@@ -75,6 +92,17 @@ fn bench_layer(c: &mut Criterion) {
         g.bench_function(name, |b| {
             b.to_async(&rt)
                 .iter(|| async { router.clone().oneshot(request()).await.unwrap() })
+        });
+    }
+    // Refusals: the 401 with its challenge, built by the layer (or by the middleware).
+    for (name, router, value) in [
+        ("tower-jwt-auth, no token", &ours, None),
+        ("tower-jwt-auth, bad signature", &ours, Some(&forged)),
+        ("from_fn+jsonwebtoken, bad signature", &theirs, Some(&forged)),
+    ] {
+        g.bench_function(name, |b| {
+            b.to_async(&rt)
+                .iter(|| async { router.clone().oneshot(request_with(value)).await.unwrap() })
         });
     }
     g.finish();
