@@ -59,16 +59,21 @@ const COMMON: &[(&str, crate::Algorithm, bool)] = &[
 ];
 
 impl Header<'static> {
-    /// The parsed form of a common encoded header, if `encoded` is one.
-    pub(crate) fn common(encoded: &str) -> Option<Self> {
+    /// The parsed form of a common encoded header, if `encoded` is one, with the algorithm
+    /// that [`check_jws`](Self::check_jws) finds in it (a common header is never critical and
+    /// names an HMAC algorithm, which every build supports: a unit test checks each).
+    pub(crate) fn common(encoded: &str) -> Option<(Self, crate::Algorithm)> {
         COMMON
             .iter()
             .find(|(e, _, _)| *e == encoded)
-            .map(|(_, alg, typ)| Header {
-                alg: Cow::Borrowed(alg.as_str()),
-                kid: None,
-                typ: typ.then_some(Cow::Borrowed("JWT")),
-                critical: false,
+            .map(|&(_, alg, typ)| {
+                let header = Header {
+                    alg: Cow::Borrowed(alg.as_str()),
+                    kid: None,
+                    typ: typ.then_some(Cow::Borrowed("JWT")),
+                    critical: false,
+                };
+                (header, alg)
             })
     }
 }
@@ -237,11 +242,13 @@ mod tests {
         for (encoded, alg, _) in COMMON {
             let bytes = crate::token::B64.decode(encoded).unwrap();
             let parsed = Header::parse(&bytes).unwrap();
-            let shortcut = Header::common(encoded).unwrap();
+            let (shortcut, shortcut_alg) = Header::common(encoded).unwrap();
             assert_eq!(parsed.alg, shortcut.alg, "{encoded}");
             assert_eq!(parsed.kid, shortcut.kid);
             assert_eq!(parsed.typ, shortcut.typ);
             assert_eq!(parsed.critical, shortcut.critical);
+            assert_eq!(shortcut_alg, *alg);
+            assert_eq!(parsed.check_jws(), Ok(*alg));
             assert_eq!(shortcut.check_jws(), Ok(*alg));
         }
         assert!(Header::common("eyJhbGciOiJub25lIn0").is_none());

@@ -148,14 +148,14 @@ impl Validation {
         Ok(token::decode(compact.payload, &mut payload_buf)?.into_owned())
     }
 
+    #[inline]
     fn parse_jws<'t, 'b>(
         &self,
         token: &'t str,
         header_buf: &'b mut Option<[u8; HEADER_STACK]>,
     ) -> Result<(Compact<'t>, Header<'b>, Algorithm), AuthErrorKind> {
         let compact = token::shape(token, self.max_token_len)?;
-        if let Some(header) = Header::common(compact.header) {
-            let alg = header.check_jws()?;
+        if let Some((header, alg)) = Header::common(compact.header) {
             return Ok((compact, header, alg));
         }
         // Zeroed only for the headers that are not common: the usual ones cost nothing here.
@@ -169,6 +169,7 @@ impl Validation {
         Ok((compact, header, alg))
     }
 
+    #[inline]
     fn parse_jwt<'t, 'b>(
         &self,
         token: &'t str,
