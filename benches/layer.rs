@@ -1,6 +1,7 @@
 //! The full tower path in-process: an axum `Router` with one route called through `oneshot`,
 //! bare, behind tower-jwt-auth's layer, and behind the typical hand-written `from_fn`
-//! middleware around jsonwebtoken. Run with `cargo bench --bench layer`.
+//! middleware around jsonwebtoken; then the refusals (no token, a bad signature) of both.
+//! Run with `cargo bench --bench layer`.
 
 mod common;
 
