@@ -121,6 +121,15 @@ impl JwtKeys {
     }
 }
 
+/// The token of `Authorization: Bearer <token>` as the hand-written middlewares find it, or 401.
+pub(crate) fn bearer(req: &axum::extract::Request) -> Result<&str, axum::http::StatusCode> {
+    req.headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or(axum::http::StatusCode::UNAUTHORIZED)
+}
+
 /// What users write today (after axum's jwt example): a `from_fn` middleware around
 /// `jsonwebtoken::decode`, the claims handed on in the extensions.
 pub(crate) async fn hand_written(
@@ -128,12 +137,7 @@ pub(crate) async fn hand_written(
     mut req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Result<axum::response::Response, axum::http::StatusCode> {
-    let token = req
-        .headers()
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or(axum::http::StatusCode::UNAUTHORIZED)?;
+    let token = bearer(&req)?;
     let data = jsonwebtoken::decode::<BenchClaims>(token, &keys.key, &keys.validation)
         .map_err(|_| axum::http::StatusCode::UNAUTHORIZED)?;
     req.extensions_mut().insert(data.claims);

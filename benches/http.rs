@@ -115,12 +115,7 @@ async fn floor_middleware(
     mut req: axum::extract::Request,
     next: middleware::Next,
 ) -> Result<axum::response::Response, axum::http::StatusCode> {
-    let token = req
-        .headers()
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or(axum::http::StatusCode::UNAUTHORIZED)?;
+    let token = bearer(&req)?;
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_err(|_| axum::http::StatusCode::INTERNAL_SERVER_ERROR)?
