@@ -178,8 +178,9 @@ fn has_blank_or_non_ascii(bytes: &[u8]) -> bool {
         let x = u64::from_le_bytes(word);
         let space = x ^ (ONES * u64::from(b' '));
         let tab = x ^ (ONES * u64::from(b'\t'));
-        // A zero byte of `space` or `tab` sets its high bit here (borrows can set more above
-        // it, never below, so "any" is exact); so does a byte of `x` above 0x7F.
+        // `(v - ONES) & !v & HIGH` is non-zero exactly when `v` has a zero byte (a borrow
+        // starts only at a zero byte and runs upwards, so it may flag bytes above that one,
+        // never a word without one); a byte of `x` above 0x7F sets its own high bit.
         let found = (space.wrapping_sub(ONES) & !space) | (tab.wrapping_sub(ONES) & !tab) | x;
         if found & HIGH != 0 {
             return true;
@@ -309,15 +310,21 @@ mod tests {
                 }
             }
         }
-        // Two special bytes in one word, and a zero byte below them (borrows run upwards).
-        for token in [
-            &b"a\0 bcdefg"[..],
-            b"\0\0\0\0\0\0\0\t",
-            b"\x08\x1f!\x7f\x80abcdefgh",
+        // Several special bytes in one word; a space or a tab below bytes one away from it
+        // (0x21, 0x08: their XOR is 0x01, which the borrow from the match runs through); and
+        // near misses with no match, where no borrow may flag anything.
+        for (token, expected) in [
+            (&b"  \t\t\x80abc"[..], true),
+            (b" !!!!!!!", true),
+            (b"\t\x08\x08\x08\x08\x08\x08\x08", true),
+            (b"!!!!!!!!", false),
+            (b"\x08\x08\x08\x08\x08\x08\x08\x08", false),
+            (b"\x1f\x21\x08\x0a\x7f\x00\x1e\x01", false),
+            (b"\x1f\x21\x08\x0a\x7f\x00\x1e\x01\xff", true),
         ] {
-            assert_eq!(has_blank_or_non_ascii(token), simple(token), "{token:?}");
+            assert_eq!(has_blank_or_non_ascii(token), expected, "{token:?}");
+            assert_eq!(simple(token), expected, "{token:?}");
         }
-        assert!(!has_blank_or_non_ascii(b"\0\x08\n\x1f!\x7f\x1e\x21"));
     }
 
     #[test]

@@ -58,6 +58,17 @@ const COMMON: &[(&str, crate::Algorithm, bool)] = &[
     ("eyJhbGciOiJIUzUxMiJ9", crate::Algorithm::HS512, false), // {"alg":"HS512"}
 ];
 
+// Every common header names an HMAC algorithm, which every build supports: `Header::common`
+// hands its algorithm over without `check_jws`'s `is_supported` test, so an entry for a
+// public-key algorithm (unsupported without `aws-lc`) fails the build instead.
+const _: () = {
+    let mut rest = COMMON;
+    while let [(_, alg, _), tail @ ..] = rest {
+        assert!(alg.is_hmac(), "a common header must name an HMAC algorithm");
+        rest = tail;
+    }
+};
+
 impl Header<'static> {
     /// The parsed form of a common encoded header, if `encoded` is one, with the algorithm
     /// that [`check_jws`](Self::check_jws) finds in it (a common header is never critical and
