@@ -31,10 +31,7 @@ fn main() {
     let rounds: usize = env_or("INTERLEAVED_ROUNDS", 300);
     let signing = SigningKey::hs256(SECRET).unwrap();
     let token = signing.sign(&claims(EXP)).unwrap();
-    let (body, sig) = token.rsplit_once('.').unwrap();
-    let mut bad = sig.as_bytes().to_vec();
-    bad[5] = if bad[5] == b'A' { b'B' } else { b'A' };
-    let bad = format!("{body}.{}", String::from_utf8(bad).unwrap());
+    let bad = bad_signature(&token);
     let garbage = format!("{}.{}.{}", "x".repeat(5000), "y".repeat(5000), "z".repeat(100));
 
     let validation = validation();
