@@ -120,7 +120,7 @@ for mod, t in text.items():
 
 # The order to keep: the first path prefix that matches gives the rank.
 RANKS = [
-    (("macros",), 0), (("error",), 0), (("algorithm",), 0), (("time",), 0), (("either",), 0), (("claims",), 0),
+    (("macros",), 0), (("error",), 0), (("algorithm",), 0), (("time",), 0), (("either",), 0), (("claims",), 0), (("word",), 0),
     (("token",), 1),
     (("key",), 2),
     (("validation",), 3), (("dangerous",), 3),

@@ -122,6 +122,7 @@ mod source;
 mod time;
 mod token;
 pub mod validation;
+mod word;
 
 pub use self::algorithm::{Algorithm, UnknownAlgorithm};
 pub use self::authorize::{RequireClaims, RequireClaimsLayer};

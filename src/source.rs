@@ -3,6 +3,7 @@
 use http::header::{HeaderName, AUTHORIZATION, COOKIE};
 use http::HeaderMap;
 
+use crate::word::{bytes_equal, HIGH};
 use crate::{AuthErrorKind, ConfigError};
 
 /// Where to find the token in a request.
@@ -167,8 +168,6 @@ pub(crate) fn refusal(token: &str, kind: AuthErrorKind) -> AuthErrorKind {
 /// refused token is scanned whole, so that a flood of forged tokens costs little more than
 /// their HMACs.
 fn has_blank_or_non_ascii(bytes: &[u8]) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
     let words = bytes.chunks_exact(8);
     let rest = words.remainder();
     for word in words {
@@ -176,13 +175,8 @@ fn has_blank_or_non_ascii(bytes: &[u8]) -> bool {
             return true;
         };
         let x = u64::from_le_bytes(word);
-        let space = x ^ (ONES * u64::from(b' '));
-        let tab = x ^ (ONES * u64::from(b'\t'));
-        // `(v - ONES) & !v & HIGH` is non-zero exactly when `v` has a zero byte (a borrow
-        // starts only at a zero byte and runs upwards, so it may flag bytes above that one,
-        // never a word without one); a byte of `x` above 0x7F sets its own high bit.
-        let found = (space.wrapping_sub(ONES) & !space) | (tab.wrapping_sub(ONES) & !tab) | x;
-        if found & HIGH != 0 {
+        // A byte above 0x7F has its own high bit set.
+        if bytes_equal(x, b' ') | bytes_equal(x, b'\t') | (x & HIGH) != 0 {
             return true;
         }
     }

@@ -23,6 +23,7 @@ use std::fmt;
 use serde::de::{self, DeserializeOwned, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::claims::{watched, Ids, Member, Observed};
+use crate::word::{bytes_below, bytes_equal};
 
 /// Deeper nesting is declined (serde_json's own limit is 128).
 const MAX_DEPTH: u32 = 64;
@@ -476,17 +477,10 @@ fn eight_digits(bytes: &[u8]) -> Option<u64> {
 /// Eight bytes at a time: each test flags the lowest matching byte of a word exactly.
 #[inline]
 fn special(bytes: &[u8], from: usize) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
     let mut i = from;
     while let Some(word) = bytes.get(i..i + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) {
         let x = u64::from_le_bytes(word);
-        let quote = x ^ (ONES * u64::from(b'"'));
-        let backslash = x ^ (ONES * u64::from(b'\\'));
-        let found = (quote.wrapping_sub(ONES) & !quote)
-            | (backslash.wrapping_sub(ONES) & !backslash)
-            | (x.wrapping_sub(ONES * 0x20) & !x);
-        let found = found & HIGH;
+        let found = bytes_equal(x, b'"') | bytes_equal(x, b'\\') | bytes_below(x, 0x20);
         if found != 0 {
             return i + (found.trailing_zeros() / 8) as usize;
         }
