@@ -152,3 +152,31 @@ pub(crate) async fn hand_written(
     req.extensions_mut().insert(data.claims);
     Ok(next.run(req).await)
 }
+
+/// The in-process route benchmarks' handlers (`layer.rs`, `peers/`): a route without
+/// middleware answering `ok`.
+pub(crate) async fn bare() -> &'static str {
+    "ok"
+}
+
+/// A route behind tower-jwt-auth: the handler takes `Claims<T>`.
+pub(crate) async fn with_claims(
+    tower_jwt_auth::Claims(claims): tower_jwt_auth::Claims<BenchClaims>,
+) -> &'static str {
+    std::hint::black_box(&claims);
+    "ok"
+}
+
+/// A route behind a middleware that hands the claims on as a plain extension.
+pub(crate) async fn with_extension(axum::Extension(claims): axum::Extension<BenchClaims>) -> &'static str {
+    std::hint::black_box(&claims);
+    "ok"
+}
+
+/// Criterion's settings for the in-process route benchmarks.
+pub(crate) fn route_config() -> criterion::Criterion {
+    criterion::Criterion::default()
+        .warm_up_time(std::time::Duration::from_millis(500))
+        .measurement_time(std::time::Duration::from_secs(2))
+        .sample_size(60)
+}

@@ -5,9 +5,7 @@
 
 mod common;
 
-use std::hint::black_box;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::Request;
@@ -15,32 +13,11 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware;
 use axum::routing::get;
-use axum::{Extension, Router};
+use axum::Router;
 use common::*;
 use criterion::{criterion_group, criterion_main, Criterion};
 use tower::ServiceExt;
-use tower_jwt_auth::{AuthErrorKind, Claims, JwtAuthLayer, SigningKey};
-
-async fn bare() -> &'static str {
-    "ok"
-}
-
-async fn with_claims(Claims(claims): Claims<BenchClaims>) -> &'static str {
-    black_box(&claims);
-    "ok"
-}
-
-async fn with_extension(Extension(claims): Extension<BenchClaims>) -> &'static str {
-    black_box(&claims);
-    "ok"
-}
-
-fn config() -> Criterion {
-    Criterion::default()
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(2))
-        .sample_size(60)
-}
+use tower_jwt_auth::{AuthErrorKind, JwtAuthLayer, SigningKey};
 
 fn bench_layer(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
@@ -110,7 +87,7 @@ fn bench_layer(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = config();
+    config = route_config();
     targets = bench_layer
 }
 criterion_main!(benches);

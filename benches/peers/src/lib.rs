@@ -1,0 +1,1 @@
+//! Nothing but the `peers` benchmark (`benches/peers.rs`): see `../README.md`.
