@@ -1,4 +1,6 @@
-//! Shared fixtures for the benchmarks: one typical access token and the claims type.
+//! Shared fixtures for the benchmarks: one typical access token and the claims type, the
+//! hand-written floor and middleware, and the in-process route benchmarks' handlers and
+//! criterion settings (`layer.rs`, `peers/`).
 
 #![allow(dead_code)]
 

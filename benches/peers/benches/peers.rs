@@ -5,12 +5,14 @@
 //! runs in an axum 0.7 router; tower-jwt-auth and tower-oauth2-resource-server run in axum 0.8.
 //!
 //! - `HS256`: the benchmarks' typical token (issuer and audience checked), with tower-jwt-auth
-//!   and jwt-authorizer (tower-oauth2-resource-server accepts no HMAC algorithm).
+//!   and jwt-authorizer. tower-oauth2-resource-server is not measured with it: it excludes the
+//!   HMAC algorithms by default and finds keys only by `kid` in a JWK Set.
 //! - `RS256`: the same claims signed with a 2048-bit RSA key with a `kid`, every middleware
 //!   given the same JWK Set document statically (nothing is fetched).
 //!
-//! Every route is checked to answer 200 with the token and 401 with a forged one before it is
-//! measured. huskarl-resource-server is not here: it is validation primitives for adapters
+//! Every route is checked to answer 200 with the token before it is measured, and every
+//! middleware to answer 401 to the same claims with a forged signature, another issuer, another
+//! audience, an expired `exp`, and another algorithm. huskarl-resource-server is not here: it is validation primitives for adapters
 //! (huskarl-axum is unreleased), not a middleware.
 //!
 //! Run with `cargo bench --manifest-path benches/peers/Cargo.toml` from the crate's root.
@@ -28,7 +30,7 @@ use common::*;
 use criterion::{criterion_group, criterion_main, Criterion};
 use jwt_authorizer::{AuthorizerBuilder, IntoLayer as _, JwtAuthorizer, JwtClaims};
 use tower::ServiceExt;
-use tower_jwt_auth::{JwtAuthLayer, KeySet, PublishJwks, SigningKey};
+use tower_jwt_auth::{Algorithm, JwtAuthLayer, KeySet, PublishJwks, SigningKey};
 use tower_oauth2_resource_server::server::OAuth2ResourceServer;
 use tower_oauth2_resource_server::tenant::TenantConfiguration;
 use tower_oauth2_resource_server::validation::ClaimsValidationSpec;
@@ -68,33 +70,48 @@ where
     service.oneshot(request).await.unwrap().status()
 }
 
-fn bearer(token: &str) -> HeaderValue {
+fn bearer_header(token: &str) -> HeaderValue {
     HeaderValue::from_str(&format!("Bearer {token}")).unwrap()
 }
 
-/// Measures `routes` under `group` after checking that each answers 200 to `token` and 401 to
-/// the same token with its signature changed.
+/// What every guarded route must refuse: the token with its signature changed, with another
+/// issuer, another audience, expired, and (from `other_alg`) signed with another algorithm.
+fn refusable(sign: &dyn Fn(&BenchClaims) -> String, other_alg: String) -> Vec<(&'static str, String)> {
+    let mut other_issuer = claims(EXP);
+    other_issuer.iss = "https://other.example.com".into();
+    let mut other_audience = claims(EXP);
+    other_audience.aud = "other-api".into();
+    vec![
+        ("a forged signature", bad_signature(&sign(&claims(EXP)))),
+        ("another issuer", sign(&other_issuer)),
+        ("another audience", sign(&other_audience)),
+        ("an expired token", sign(&claims(IAT))),
+        ("another algorithm", other_alg),
+    ]
+}
+
+/// Measures `routes` (name, route, guarded) under `group` after checking that each answers
+/// 200 to the token `sign` makes of the benchmark claims, and that each guarded one answers
+/// 401 to every token of `refused`: on a route that has just answered 200, a 401 is the
+/// middleware's refusal, not a wiring fault.
 fn measure(
     c: &mut Criterion,
     rt: &tokio::runtime::Runtime,
     group: &str,
-    token: &str,
-    routes: &[(&str, Route)],
+    sign: &dyn Fn(&BenchClaims) -> String,
+    refused: &[(&str, String)],
+    routes: &[(&str, Route, bool)],
 ) {
-    let good = bearer(token);
-    let forged = bearer(&bad_signature(token));
-    for (name, route) in routes {
+    let good = bearer_header(&sign(&claims(EXP)));
+    for (name, route, guarded) in routes {
         assert_eq!(rt.block_on(route.status(&good)), StatusCode::OK, "{group} {name}");
-        if !name.starts_with("bare") {
-            assert_eq!(
-                rt.block_on(route.status(&forged)),
-                StatusCode::UNAUTHORIZED,
-                "{group} {name}"
-            );
+        for (what, token) in refused.iter().filter(|_| *guarded) {
+            let status = rt.block_on(route.status(&bearer_header(token)));
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{group} {name}: {what}");
         }
     }
     let mut g = c.benchmark_group(group);
-    for (name, route) in routes {
+    for (name, route, _) in routes {
         g.bench_function(*name, |b| b.to_async(rt).iter(|| route.status(&good)));
     }
     g.finish();
@@ -112,8 +129,16 @@ where
 
 /// jwt-authorizer's route (axum 0.7), with the rules the others check; the handler takes its
 /// `JwtClaims<T>`.
-fn jwt_authorizer(rt: &tokio::runtime::Runtime, builder: AuthorizerBuilder<BenchClaims>) -> Route {
-    let validation = jwt_authorizer::Validation::new().iss(&[ISSUER]).aud(&[AUDIENCE]);
+fn jwt_authorizer(
+    rt: &tokio::runtime::Runtime,
+    builder: AuthorizerBuilder<BenchClaims>,
+    alg: jsonwebtoken9::Algorithm,
+) -> Route {
+    // Pinned to the token's algorithm, as the others are (a secret alone allows the HS family).
+    let validation = jwt_authorizer::Validation::new()
+        .iss(&[ISSUER])
+        .aud(&[AUDIENCE])
+        .algs(vec![alg]);
     let authorizer = rt.block_on(builder.validation(validation).build()).unwrap();
     Route::Axum07(
         axum07::Router::new()
@@ -132,31 +157,38 @@ fn bench_peers(c: &mut Criterion) {
 
     // HS256.
     let hs256 = SigningKey::hs256(SECRET).unwrap();
-    let token = hs256.sign(&claims(EXP)).unwrap();
+    let sign = |claims: &BenchClaims| hs256.sign(claims).unwrap();
+    let hs384 = SigningKey::hs384(SECRET).unwrap().sign(&claims(EXP)).unwrap();
+    let refused = refusable(&sign, hs384);
     // jwt-authorizer takes the secret as a string.
     let secret = std::str::from_utf8(SECRET).unwrap();
+    let hs = jsonwebtoken9::Algorithm::HS256;
     let routes = [
-        ("bare, axum 0.8", bare08.clone()),
-        ("tower-jwt-auth", ours(hs256.verifying_key())),
-        ("bare, axum 0.7", bare07.clone()),
+        ("bare, axum 0.8", bare08.clone(), false),
+        ("tower-jwt-auth", ours(hs256.verifying_key()), true),
+        ("bare, axum 0.7", bare07.clone(), false),
         (
             "jwt-authorizer",
-            jwt_authorizer(&rt, JwtAuthorizer::from_secret(secret)),
+            jwt_authorizer(&rt, JwtAuthorizer::from_secret(secret), hs),
+            true,
         ),
     ];
-    measure(c, &rt, "peers/HS256", &token, &routes);
+    measure(c, &rt, "peers/HS256", &sign, &refused, &routes);
 
-    // RS256, one key with a `kid`, from one JWK Set document.
+    // RS256, one key with a `kid`, from one JWK Set document (whose key says RS256).
     let rs256 = SigningKey::from_pkcs8(include_str!("../../../tests/keys/rsa2048.pem"))
         .unwrap()
         .with_kid("bench-rsa")
         .unwrap();
-    let token = rs256.sign(&claims(EXP)).unwrap();
+    let sign = |claims: &BenchClaims| rs256.sign(claims).unwrap();
+    let ps256 = rs256.clone().with_algorithm(Algorithm::PS256).unwrap();
+    let refused = refusable(&sign, ps256.sign(&claims(EXP)).unwrap());
     let jwks = PublishJwks::<axum::body::Body>::new([rs256.verifying_key()], 300).unwrap();
     let jwks = jwks.document();
     let tenant = TenantConfiguration::static_builder(jwks)
-        .audiences(&[AUDIENCE])
-        // The rules the others check (its `recommended` also requires `nbf`, which the token lacks).
+        // The rules the others check. (Without this, the static builder checks `exp` and
+        // `aud` but not `iss`; `ClaimsValidationSpec::recommended` also requires `nbf`, which
+        // the token lacks.)
         .claims_validation(
             ClaimsValidationSpec::new()
                 .exp(true)
@@ -172,11 +204,13 @@ fn bench_peers(c: &mut Criterion) {
                 .build(),
         )
         .unwrap();
+    let rs = jsonwebtoken9::Algorithm::RS256;
     let routes = [
-        ("bare, axum 0.8", bare08),
+        ("bare, axum 0.8", bare08, false),
         (
             "tower-jwt-auth",
             ours(KeySet::from_json(jwks.as_bytes()).unwrap()),
+            true,
         ),
         (
             "tower-oauth2-resource-server",
@@ -185,14 +219,16 @@ fn bench_peers(c: &mut Criterion) {
                     .route("/", get(with_extension))
                     .route_layer(resource_server.into_layer()),
             ),
+            true,
         ),
-        ("bare, axum 0.7", bare07),
+        ("bare, axum 0.7", bare07, false),
         (
             "jwt-authorizer",
-            jwt_authorizer(&rt, JwtAuthorizer::from_jwks_text(jwks)),
+            jwt_authorizer(&rt, JwtAuthorizer::from_jwks_text(jwks), rs),
+            true,
         ),
     ];
-    measure(c, &rt, "peers/RS256", &token, &routes);
+    measure(c, &rt, "peers/RS256", &sign, &refused, &routes);
 }
 
 criterion_group! {
