@@ -66,7 +66,8 @@ pub(crate) fn claims(exp: i64) -> BenchClaims {
     }
 }
 
-/// Claims for jwt-simple, whose registered claims live outside the custom struct.
+/// The claims beside the registered ones, for jwt-simple and huskarl-resource-server, whose
+/// registered claims live outside the custom struct.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct CustomOnly {
     pub(crate) name: String,

@@ -30,6 +30,7 @@ fn spread(values: &mut [f64]) -> (f64, f64, f64) {
 
 fn main() {
     let rounds: usize = env_or("PEERS_ROUNDS", 300);
+    assert!(rounds > 0, "PEERS_ROUNDS must be at least 1");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -40,8 +41,12 @@ fn main() {
         let mut times = vec![vec![0.0; n]; rounds];
         for (round, row) in times.iter_mut().enumerate() {
             for k in 0..n {
+                // Rotated, and reversed every other round, so that no route always follows
+                // the same one; one untimed call first, so that none inherits a cold start.
+                let k = if round % 2 == 0 { k } else { n - 1 - k };
                 let i = (round + k) % n;
                 let route = &group.routes[i].1;
+                assert_eq!(rt.block_on(route.status(&group.good)), StatusCode::OK);
                 let start = Instant::now();
                 rt.block_on(async {
                     for _ in 0..BATCH {
@@ -56,20 +61,14 @@ fn main() {
             let base = group.baseline_of(&group.routes[i].1);
             times.iter().map(|row| row[i] - row[base]).collect()
         };
-        let ours = group
-            .routes
-            .iter()
-            .position(|(name, _, _)| *name == "tower-jwt-auth")
-            .unwrap();
-        let ours_added = added(ours);
+        let ours_added = added(group.ours());
         println!("{}: {rounds} rounds of {BATCH} calls per route", group.name);
         for (i, (name, route, kind)) in group.routes.iter().enumerate() {
-            let (time, _, _) = spread(&mut of(i));
+            let time = median(&mut of(i));
             let mut line = format!("  {name:44} {:8.2} us per call ({})", time / 1e3, route.release());
             if *kind != Kind::Bare {
-                let mut adds = added(i);
-                let mut ratios: Vec<f64> = adds.iter().zip(&ours_added).map(|(a, o)| a / o).collect();
-                let (mid, low, high) = spread(&mut adds);
+                let adds = added(i);
+                let (mid, low, high) = spread(&mut adds.clone());
                 line += &format!(
                     ", adds {:.2} us (middle half {:.2} to {:.2})",
                     mid / 1e3,
@@ -77,6 +76,7 @@ fn main() {
                     high / 1e3
                 );
                 if *kind == Kind::Guarded {
+                    let mut ratios: Vec<f64> = adds.iter().zip(&ours_added).map(|(a, o)| a / o).collect();
                     line += &format!(", {:.2}x tower-jwt-auth's", median(&mut ratios));
                 }
             }

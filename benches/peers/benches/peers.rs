@@ -3,7 +3,8 @@
 //! route with no middleware in the same router release. The figure to compare is what each
 //! middleware adds over its own bare route: jwt-authorizer 0.15 is an axum 0.7 middleware and
 //! runs in an axum 0.7 router; the others run in axum 0.8. Each figure includes its release's
-//! wrapping of a route layer, measured alone as the bare route behind an empty `route_layer`.
+//! wrapping of a route layer (or of a `from_fn` middleware, for huskarl-resource-server),
+//! measured alone as the bare route behind an empty one.
 //!
 //! - tower-jwt-auth: `JwtAuthLayer`, the handler taking `Claims<T>`.
 //! - jwt-authorizer 0.15: its layer, the handler taking its `JwtClaims<T>`.

@@ -2,9 +2,6 @@
 //! axum route with the rules the others check, the bare routes they are measured against, and
 //! the tokens every middleware must refuse.
 
-// Each benchmark uses part of it.
-#![allow(dead_code)]
-
 use std::hint::black_box;
 use std::sync::Arc;
 
@@ -15,10 +12,10 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use base64::Engine as _;
-use huskarl_core::crypto::verifier::{JwsVerifier, JwsVerifierPlatform};
-use huskarl_core::platform::MaybeSendBoxFuture;
-use huskarl_core::EndpointUrl;
+use huskarl_resource_server::core::crypto::verifier::{JwsVerifier, JwsVerifierPlatform, MultiKeyVerifier};
+use huskarl_resource_server::core::jwk::{Jwks, OctKey, PublicJwks, SymmetricJwk};
+use huskarl_resource_server::core::platform::MaybeSendBoxFuture;
+use huskarl_resource_server::core::EndpointUrl;
 use huskarl_resource_server::validator::custom::CustomValidator;
 use jwt_authorizer::{AuthorizerBuilder, IntoLayer as _, JwtAuthorizer, JwtClaims};
 use tower::ServiceExt;
@@ -43,6 +40,7 @@ pub(crate) enum Route {
 
 impl Route {
     /// The axum release the route runs in.
+    #[allow(dead_code)] // interleaved.rs only
     pub(crate) fn release(&self) -> &'static str {
         match self {
             Self::Axum08(_) => "axum 0.8",
@@ -103,6 +101,8 @@ pub(crate) enum Kind {
     EmptyLayer,
     /// Behind a middleware, which must refuse what [`refusable`] makes.
     Guarded,
+    /// Behind tower-jwt-auth's layer: guarded, and what the others are compared with.
+    Ours,
 }
 
 /// The routes measured together, and the token they are called with.
@@ -128,7 +128,10 @@ impl Group {
                 StatusCode::OK,
                 "{name} {route_name}"
             );
-            for (what, token) in refused.iter().filter(|_| *kind == Kind::Guarded) {
+            for (what, token) in refused
+                .iter()
+                .filter(|_| matches!(kind, Kind::Guarded | Kind::Ours))
+            {
                 let status = rt.block_on(route.status(&bearer_header(token)));
                 assert_eq!(status, StatusCode::UNAUTHORIZED, "{name} {route_name}: {what}");
             }
@@ -137,11 +140,21 @@ impl Group {
     }
 
     /// The index of the bare route of `route`'s router release.
+    #[allow(dead_code)] // interleaved.rs only
     pub(crate) fn baseline_of(&self, route: &Route) -> usize {
         self.routes
             .iter()
             .position(|(_, r, kind)| *kind == Kind::Bare && r.release() == route.release())
-            .unwrap()
+            .expect("every group has a bare route of each release it uses")
+    }
+
+    /// The index of tower-jwt-auth's route.
+    #[allow(dead_code)] // interleaved.rs only
+    pub(crate) fn ours(&self) -> usize {
+        self.routes
+            .iter()
+            .position(|(_, _, kind)| *kind == Kind::Ours)
+            .expect("every group has tower-jwt-auth's route")
     }
 }
 
@@ -184,13 +197,18 @@ async fn huskarl_middleware(
     mut request: axum::extract::Request,
     next: Next,
 ) -> Result<Response, StatusCode> {
+    // The origin-form URI does here only because the benchmark's Bearer tokens carry no `cnf`:
+    // a DPoP proof is checked against the absolute URI the client addressed, which only the
+    // deployment knows.
     let result = validator
         .validate_request(request.headers(), request.method(), request.uri(), None)
         .await;
     let Ok(Some(validated)) = result.outcome else {
         return Err(StatusCode::UNAUTHORIZED);
     };
-    // Its typed claims are the unregistered ones; the registered ones are fields beside them.
+    // Its typed claims are the unregistered ones; the registered ones are fields beside them
+    // (`exp` and `iat` required, so never absent here; `aud` checked to hold the audience,
+    // which is the token's only one).
     let seconds = |time: Option<std::time::SystemTime>| {
         time.and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
             .map_or(0, |d| d.as_secs() as i64)
@@ -211,13 +229,15 @@ async fn huskarl_middleware(
 /// huskarl-resource-server's route, with the rules the others check (the token has no `jti`,
 /// which it requires by default), verifying with `verifier` for `alg` alone.
 fn huskarl(rt: &tokio::runtime::Runtime, verifier: Arc<dyn JwsVerifier>, alg: &str) -> Route {
-    let factory =
-        move |_: Option<&EndpointUrl>,
-              _: Arc<dyn JwsVerifierPlatform>|
-              -> MaybeSendBoxFuture<'static, Result<Arc<dyn JwsVerifier>, huskarl_core::Error>> {
-            let verifier = Arc::clone(&verifier);
-            Box::pin(async move { Ok(verifier) })
-        };
+    let factory = move |_: Option<&EndpointUrl>,
+                        _: Arc<dyn JwsVerifierPlatform>|
+          -> MaybeSendBoxFuture<
+        'static,
+        Result<Arc<dyn JwsVerifier>, huskarl_resource_server::core::Error>,
+    > {
+        let verifier = Arc::clone(&verifier);
+        Box::pin(async move { Ok(verifier) })
+    };
     let validator = rt
         .block_on(
             CustomValidator::builder()
@@ -229,7 +249,7 @@ fn huskarl(rt: &tokio::runtime::Runtime, verifier: Arc<dyn JwsVerifier>, alg: &s
                 .jws_verifier_factory(factory)
                 .build(),
         )
-        .unwrap();
+        .expect("huskarl-resource-server's validator");
     Route::Axum08(
         Router::new()
             .route("/", get(with_extension))
@@ -250,6 +270,14 @@ pub(crate) fn groups(rt: &tokio::runtime::Runtime) -> Vec<Group> {
     // middleware's figure includes.
     let empty = tower::layer::util::Identity::new;
     let empty08 = Route::Axum08(Router::new().route("/", get(bare)).route_layer(empty()));
+    // And of a `from_fn` middleware that only hands the request on: the wrapping of the
+    // huskarl-resource-server route, which has no layer of its own.
+    let pass = |request: axum::extract::Request, next: Next| next.run(request);
+    let from_fn08 = Route::Axum08(
+        Router::new()
+            .route("/", get(bare))
+            .route_layer(middleware::from_fn(pass)),
+    );
     let empty07 = Route::Axum07(
         axum07::Router::new()
             .route("/", axum07::routing::get(bare))
@@ -264,18 +292,11 @@ pub(crate) fn groups(rt: &tokio::runtime::Runtime) -> Vec<Group> {
     // jwt-authorizer takes the secret as a string.
     let secret = std::str::from_utf8(SECRET).unwrap();
     let hs = jsonwebtoken9::Algorithm::HS256;
-    let oct = serde_json::json!({
-        "kty": "oct",
-        "alg": "HS256",
-        "k": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(SECRET),
-    });
-    let oct = serde_json::from_value::<huskarl_core::jwk::Jwk>(oct)
-        .unwrap()
-        .private_jwk();
-    let Some(huskarl_core::jwk::PrivateJwk::Symmetric(oct)) = oct else {
-        panic!("not a symmetric key: {oct:?}");
-    };
-    let oct = huskarl_crypto_native::symmetric::SymmetricKey::from_jwk(oct);
+    let oct = SymmetricJwk::builder()
+        .key(OctKey::builder().k(SECRET.to_vec()).build())
+        .algorithm("HS256")
+        .build();
+    let oct = huskarl_crypto_native::symmetric::SymmetricKey::from_jwk(oct).expect("an HS256 key");
     let routes = vec![
         ("bare, axum 0.8", bare08.clone(), Kind::Bare),
         (
@@ -283,10 +304,15 @@ pub(crate) fn groups(rt: &tokio::runtime::Runtime) -> Vec<Group> {
             empty08,
             Kind::EmptyLayer,
         ),
-        ("tower-jwt-auth", ours(hs256.verifying_key()), Kind::Guarded),
+        (
+            "bare behind an empty from_fn, axum 0.8",
+            from_fn08,
+            Kind::EmptyLayer,
+        ),
+        ("tower-jwt-auth", ours(hs256.verifying_key()), Kind::Ours),
         (
             "huskarl-resource-server",
-            huskarl(rt, Arc::new(oct.unwrap()), "HS256"),
+            huskarl(rt, Arc::new(oct), "HS256"),
             Kind::Guarded,
         ),
         ("bare, axum 0.7", bare07.clone(), Kind::Bare),
@@ -333,17 +359,15 @@ pub(crate) fn groups(rt: &tokio::runtime::Runtime) -> Vec<Group> {
         )
         .unwrap();
     let rs = jsonwebtoken9::Algorithm::RS256;
-    let jwk = serde_json::from_str::<serde_json::Value>(jwks).unwrap()["keys"][0].clone();
+    let set: PublicJwks = serde_json::from_str::<Jwks>(jwks).unwrap().into();
     let platform = huskarl_crypto_native::NativeVerifierPlatform;
-    let rsa = rt
-        .block_on(platform.create_verifier_from_jwk(serde_json::from_value(jwk).unwrap()))
-        .unwrap();
+    let rsa = rt.block_on(MultiKeyVerifier::from_jwks(&set, &platform)).unwrap();
     let routes = vec![
         ("bare, axum 0.8", bare08, Kind::Bare),
         (
             "tower-jwt-auth",
             ours(KeySet::from_json(jwks.as_bytes()).unwrap()),
-            Kind::Guarded,
+            Kind::Ours,
         ),
         (
             "tower-oauth2-resource-server",
@@ -356,7 +380,7 @@ pub(crate) fn groups(rt: &tokio::runtime::Runtime) -> Vec<Group> {
         ),
         (
             "huskarl-resource-server",
-            huskarl(rt, rsa, "RS256"),
+            huskarl(rt, Arc::new(rsa), "RS256"),
             Kind::Guarded,
         ),
         ("bare, axum 0.7", bare07, Kind::Bare),
