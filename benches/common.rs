@@ -142,6 +142,11 @@ pub(crate) fn bearer(req: &axum::extract::Request) -> Result<&str, axum::http::S
         .ok_or(axum::http::StatusCode::UNAUTHORIZED)
 }
 
+/// The `Authorization` value the benchmarks send with `token`.
+pub(crate) fn bearer_header(token: &str) -> axum::http::HeaderValue {
+    axum::http::HeaderValue::from_str(&format!("Bearer {token}")).unwrap()
+}
+
 /// What users write today (after axum's jwt example): a `from_fn` middleware around
 /// `jsonwebtoken::decode`, the claims handed on in the extensions.
 pub(crate) async fn hand_written(

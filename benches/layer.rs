@@ -23,7 +23,7 @@ fn bench_layer(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
     let signing = SigningKey::hs256(SECRET).unwrap();
     let token = signing.sign(&claims(EXP)).unwrap();
-    let bearer = HeaderValue::from_str(&format!("Bearer {token}")).unwrap();
+    let bearer = bearer_header(&token);
 
     let bare_router = Router::new().route("/", get(bare));
     let auth = JwtAuthLayer::<BenchClaims>::new(signing.verifying_key()).validation(validation());
@@ -39,7 +39,7 @@ fn bench_layer(c: &mut Criterion) {
         .verify::<BenchClaims>(&forged, &signing.verifying_key())
         .unwrap_err();
     assert_eq!(refused.kind(), AuthErrorKind::InvalidSignature);
-    let forged = HeaderValue::from_str(&format!("Bearer {forged}")).unwrap();
+    let forged = bearer_header(&forged);
     let request_with = |value: Option<&HeaderValue>| {
         let mut request = Request::get("/");
         if let Some(value) = value {

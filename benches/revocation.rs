@@ -10,7 +10,6 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::header::AUTHORIZATION;
-use axum::http::HeaderValue;
 use axum::routing::get;
 use axum::Router;
 use common::*;
@@ -119,7 +118,7 @@ fn bench_layer(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
     let signing = SigningKey::hs256(SECRET).unwrap();
     let token = signing.sign(&claims(EXP)).unwrap();
-    let bearer = HeaderValue::from_str(&format!("Bearer {token}")).unwrap();
+    let bearer = bearer_header(&token);
     let off = Router::new()
         .route("/", get(handler))
         .route_layer(JwtAuthLayer::<BenchClaims>::new(signing.verifying_key()).validation(validation()));

@@ -71,10 +71,6 @@ where
     service.oneshot(request).await.unwrap().status()
 }
 
-fn bearer_header(token: &str) -> HeaderValue {
-    HeaderValue::from_str(&format!("Bearer {token}")).unwrap()
-}
-
 /// What every guarded route must refuse: the token with its signature changed, with another
 /// issuer, another audience, expired, and (from `other_alg`) signed with another algorithm.
 fn refusable(sign: &dyn Fn(&BenchClaims) -> String, other_alg: String) -> Vec<(&'static str, String)> {
