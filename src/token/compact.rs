@@ -50,6 +50,7 @@ pub(crate) fn well_formed(token: &str) -> bool {
 /// last dot (found from either end, a word at a time), non-empty header and signature. The
 /// alphabet is not checked, nor that no other dot sits in the payload: decoding the segments
 /// checks both, and [`well_formed`] tells which refusals they explain.
+#[inline]
 pub(crate) fn shape(token: &str, max_len: usize) -> Result<Compact<'_>, AuthErrorKind> {
     if token.len() > max_len {
         return Err(AuthErrorKind::TooLarge);

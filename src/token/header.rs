@@ -74,6 +74,7 @@ impl Header<'static> {
     /// that [`check_jws`](Self::check_jws) finds in it (a common header is never critical and
     /// names an HMAC algorithm, which every build supports: checked when the crate is built, and
     /// a unit test compares each with its parse).
+    #[inline]
     pub(crate) fn common(encoded: &str) -> Option<(Self, crate::Algorithm)> {
         COMMON
             .iter()
