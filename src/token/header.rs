@@ -58,7 +58,7 @@ const COMMON: &[(&str, crate::Algorithm, bool)] = &[
     ("eyJhbGciOiJIUzUxMiJ9", crate::Algorithm::HS512, false), // {"alg":"HS512"}
 ];
 
-// Every common header names an HMAC algorithm, which every build supports: `Header::common`
+// Every common header names an HMAC algorithm, which every build supports: `common`
 // hands its algorithm over without `check_jws`'s `is_supported` test, so an entry for a
 // public-key algorithm (unsupported without `aws-lc`) fails the build instead.
 const _: () = {
@@ -69,26 +69,20 @@ const _: () = {
     }
 };
 
-impl Header<'static> {
-    /// The parsed form of a common encoded header, if `encoded` is one, with the algorithm
-    /// that [`check_jws`](Self::check_jws) finds in it (a common header is never critical and
-    /// names an HMAC algorithm, which every build supports: checked when the crate is built, and
-    /// a unit test compares each with its parse).
-    #[inline]
-    pub(crate) fn common(encoded: &str) -> Option<(Self, crate::Algorithm)> {
-        COMMON
-            .iter()
-            .find(|(e, _, _)| *e == encoded)
-            .map(|&(_, alg, typ)| {
-                let header = Header {
-                    alg: Cow::Borrowed(alg.as_str()),
-                    kid: None,
-                    typ: typ.then_some(Cow::Borrowed("JWT")),
-                    critical: false,
-                };
-                (header, alg)
-            })
-    }
+/// The algorithm and `typ` of a common encoded header, if `encoded` is one: what
+/// [`Header::check_jws`] and [`Header::token_type`] find in its parse (a common header is never
+/// critical, has no `kid` and names an HMAC algorithm, which every build supports: checked when
+/// the crate is built, and a unit test compares each with its parse). Nothing is decoded or
+/// built for it.
+#[inline]
+pub(crate) fn common(encoded: &str) -> Option<(crate::Algorithm, TokenType)> {
+    COMMON
+        .iter()
+        .find(|(e, _, _)| *e == encoded)
+        .map(|&(_, alg, typ)| {
+            let typ = if typ { TokenType::Jwt } else { TokenType::Absent };
+            (alg, typ)
+        })
 }
 
 impl<'h> Header<'h> {
@@ -120,16 +114,6 @@ impl<'h> Header<'h> {
             return Err(AuthErrorKind::CriticalHeader);
         }
         crate::Algorithm::from_name(&self.alg).ok_or(AuthErrorKind::UnsupportedAlgorithm)
-    }
-
-    /// Applies the JWT rule for `typ`: absent, `JWT` or `at+jwt` (RFC 9068), case-insensitive,
-    /// with an optional `application/` prefix (RFC 7515 §4.1.9).
-    pub(crate) fn check_jwt_type(&self) -> Result<(), AuthErrorKind> {
-        match &self.typ {
-            None => Ok(()),
-            Some(typ) if is_access_token_type(typ) => Ok(()),
-            Some(_) => Err(AuthErrorKind::InvalidTokenType),
-        }
     }
 }
 
@@ -167,12 +151,14 @@ impl Header<'_> {
     }
 }
 
-fn is_access_token_type(typ: &str) -> bool {
-    let bare = match typ.get(..12) {
-        Some(prefix) if prefix.eq_ignore_ascii_case("application/") => typ.get(12..).unwrap_or(""),
-        _ => typ,
-    };
-    bare.eq_ignore_ascii_case("JWT") || bare.eq_ignore_ascii_case("at+jwt")
+impl TokenType {
+    /// The JWT rule for `typ`: absent, `JWT` or `at+jwt` (RFC 9068); anything else is refused.
+    pub(crate) fn check_jwt(self) -> Result<(), AuthErrorKind> {
+        match self {
+            Self::Absent | Self::Jwt | Self::AccessToken => Ok(()),
+            Self::Other => Err(AuthErrorKind::InvalidTokenType),
+        }
+    }
 }
 
 struct HeaderSeed;
@@ -255,16 +241,15 @@ mod tests {
         for (encoded, alg, _) in COMMON {
             let bytes = crate::token::B64.decode(encoded).unwrap();
             let parsed = Header::parse(&bytes).unwrap();
-            let (shortcut, shortcut_alg) = Header::common(encoded).unwrap();
-            assert_eq!(parsed.alg, shortcut.alg, "{encoded}");
-            assert_eq!(parsed.kid, shortcut.kid);
-            assert_eq!(parsed.typ, shortcut.typ);
-            assert_eq!(parsed.critical, shortcut.critical);
+            let (shortcut_alg, shortcut_typ) = common(encoded).unwrap();
+            assert_eq!(parsed.kid, None, "{encoded}");
+            assert!(!parsed.critical);
+            assert_eq!(parsed.token_type(), shortcut_typ);
+            assert_eq!(parsed.token_type().check_jwt(), shortcut_typ.check_jwt());
             assert_eq!(shortcut_alg, *alg);
             assert_eq!(parsed.check_jws(), Ok(*alg));
-            assert_eq!(shortcut.check_jws(), Ok(*alg));
         }
-        assert!(Header::common("eyJhbGciOiJub25lIn0").is_none());
+        assert!(common("eyJhbGciOiJub25lIn0").is_none());
     }
 
     #[test]
@@ -273,7 +258,7 @@ mod tests {
         assert_eq!(h.alg, "HS256");
         assert_eq!(h.kid.as_deref(), Some("k1"));
         assert!(!h.critical);
-        assert!(h.check_jwt_type().is_ok());
+        assert!(h.token_type().check_jwt().is_ok());
     }
 
     #[test]
@@ -322,7 +307,7 @@ mod tests {
             "AT+JWT",
         ] {
             let json = format!(r#"{{"alg":"HS256","typ":"{ok}"}}"#);
-            assert!(parse(&json).unwrap().check_jwt_type().is_ok(), "{ok}");
+            assert!(parse(&json).unwrap().token_type().check_jwt().is_ok(), "{ok}");
         }
         for bad in [
             "JOSE",
@@ -335,7 +320,7 @@ mod tests {
         ] {
             let json = format!(r#"{{"alg":"HS256","typ":"{bad}"}}"#);
             assert_eq!(
-                parse(&json).unwrap().check_jwt_type(),
+                parse(&json).unwrap().token_type().check_jwt(),
                 Err(AuthErrorKind::InvalidTokenType),
                 "{bad}"
             );

@@ -8,16 +8,16 @@ use serde::Deserialize;
 
 use super::Validation;
 use crate::token::claims::{Match, Num, Observed};
-use crate::token::header::{Header, TokenType};
+use crate::token::header::TokenType;
 use crate::{AuthErrorKind, Claim};
 
 impl Validation {
     /// The profile's `typ` rule: `at+jwt` (or `JWT` when accepted); nothing without the profile.
-    pub(super) fn check_profile_type(&self, header: &Header<'_>) -> Result<(), AuthErrorKind> {
+    pub(super) fn check_profile_type(&self, typ: TokenType) -> Result<(), AuthErrorKind> {
         let Some(profile) = self.profile else {
             return Ok(());
         };
-        match header.token_type() {
+        match typ {
             TokenType::AccessToken => Ok(()),
             TokenType::Jwt if profile.accept_typ_jwt => Ok(()),
             _ => Err(AuthErrorKind::InvalidTokenType),

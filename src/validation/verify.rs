@@ -10,7 +10,7 @@ use super::{TokenIds, Validation};
 use crate::key::KeyQuery;
 use crate::key::{KeyResolver, Resolution, VerifyingKey};
 use crate::token::claims::{Ids, Match, Num, Observed, ObservedSeed};
-use crate::token::header::Header;
+use crate::token::header::{self, Header, TokenType};
 use crate::token::{self, reader, tap, Compact, MaybeText, Text};
 use crate::{Algorithm, AuthError, AuthErrorKind, Claim};
 
@@ -51,10 +51,12 @@ impl Validation {
         token: &str,
         resolver: &K,
     ) -> Verification<T, K::Future> {
-        match self.verify_shaped(token, resolver) {
-            Verification::Done(Err(error)) => Verification::Done(Err(malformed_first(token, error))),
-            other => other,
+        let mut verification = self.verify_shaped(token, resolver);
+        // Mended in place: the claims stay where they were built.
+        if let Verification::Done(Err(error)) = &mut verification {
+            *error = malformed_first(token, *error);
         }
+        verification
     }
 
     /// [`verify_with`](Self::verify_with) but for the precedence of a malformed token's
@@ -66,12 +68,14 @@ impl Validation {
         token: &str,
         resolver: &K,
     ) -> Verification<T, K::Future> {
-        let mut header_buf = None;
-        let (compact, header, alg) = match self.parse_jwt(token, &mut header_buf) {
+        let (mut header_buf, mut header) = (None, None);
+        let Jws {
+            compact, alg, kid, ..
+        } = match self.parse_jwt(token, &mut header_buf, &mut header) {
             Ok(parsed) => parsed,
             Err(kind) => return Verification::Done(Err(AuthError::new(kind))),
         };
-        let mut query = KeyQuery::new(alg, header.kid.as_deref());
+        let mut query = KeyQuery::new(alg, kid);
         // A resolver that chooses by issuer gets the unverified `iss` (a second read of the
         // payload, for those resolvers only).
         // Zeroed only on that path: the common one pays nothing for it.
@@ -96,9 +100,7 @@ impl Validation {
             return Verification::Done(Err(AuthError::new(AuthErrorKind::Malformed)));
         }
         match resolver.resolve(&query) {
-            Resolution::Ready(Ok(key)) => {
-                Verification::Done(self.finish(&compact, alg, &key).map_err(AuthError::new))
-            }
+            Resolution::Ready(Ok(key)) => Verification::Done(self.finish(&compact, alg, &key)),
             Resolution::Ready(Err(e)) => Verification::Done(Err(e.into())),
             // A local resolver should not wait; one that does gets a well-formed token only, as
             // every resolver that waits does (the caller answers the key's errors itself).
@@ -119,11 +121,15 @@ impl Validation {
         token: &str,
         key: &VerifyingKey,
     ) -> Result<T, AuthError> {
-        let mut header_buf = None;
-        let verified = self
-            .parse_jwt(token, &mut header_buf)
-            .and_then(|(compact, _, alg)| self.finish(&compact, alg, key));
-        verified.map_err(|kind| malformed_first(token, AuthError::new(kind)))
+        let (mut header_buf, mut header) = (None, None);
+        let mut verified = match self.parse_jwt(token, &mut header_buf, &mut header) {
+            Ok(jws) => self.finish(&jws.compact, jws.alg, key),
+            Err(kind) => Err(kind.into()),
+        };
+        if let Err(error) = &mut verified {
+            *error = malformed_first(token, *error);
+        }
+        verified
     }
 
     /// Verifies a compact JWS (the signature layer only: no `typ` rule, no claims) and returns
@@ -137,9 +143,11 @@ impl Validation {
     }
 
     fn verify_jws_shaped(&self, token: &str, key: &VerifyingKey) -> Result<Vec<u8>, AuthError> {
-        let mut header_buf = None;
-        let (compact, header, alg) = self.parse_jws(token, &mut header_buf)?;
-        let key = match key.resolve(&KeyQuery::new(alg, header.kid.as_deref())) {
+        let (mut header_buf, mut header) = (None, None);
+        let Jws {
+            compact, alg, kid, ..
+        } = self.parse_jws(token, &mut header_buf, &mut header)?;
+        let key = match key.resolve(&KeyQuery::new(alg, kid)) {
             Resolution::Ready(key) => key?,
             Resolution::Pending(never) => match never {},
         };
@@ -148,37 +156,45 @@ impl Validation {
         Ok(token::decode(compact.payload, &mut payload_buf)?.into_owned())
     }
 
+    /// Splits `token` and reads its header: a common header costs one comparison; any other is
+    /// decoded into `header_buf` (or onto the heap when oversized), parsed into `header`, and
+    /// checked.
     #[inline]
-    fn parse_jws<'t, 'b>(
+    fn parse_jws<'t, 'b, 'h>(
         &self,
         token: &'t str,
         header_buf: &'b mut Option<[u8; HEADER_STACK]>,
-    ) -> Result<(Compact<'t>, Header<'b>, Algorithm), AuthErrorKind> {
+        header: &'h mut Option<Header<'b>>,
+    ) -> Result<Jws<'t, 'h>, AuthErrorKind> {
         let compact = token::shape(token, self.max_token_len)?;
-        if let Some((header, alg)) = Header::common(compact.header) {
-            return Ok((compact, header, alg));
+        if let Some((alg, typ)) = header::common(compact.header) {
+            return Ok(Jws {
+                compact,
+                alg,
+                kid: None,
+                typ,
+            });
         }
-        // Zeroed only for the headers that are not common: the usual ones cost nothing here.
-        let header_bytes = token::decode(compact.header, header_buf.insert([0; HEADER_STACK]))?;
-        let header = match header_bytes {
-            std::borrow::Cow::Borrowed(bytes) => Header::parse(bytes)?,
-            // Oversized headers (rare) are decoded on the heap; keep what we need by value.
-            std::borrow::Cow::Owned(bytes) => Header::parse(&bytes).map(Header::into_owned)?,
-        };
-        let alg = header.check_jws()?;
-        Ok((compact, header, alg))
+        let header = &*header.insert(uncommon_header(compact.header, header_buf)?);
+        Ok(Jws {
+            compact,
+            alg: header.check_jws()?,
+            kid: header.kid.as_deref(),
+            typ: header.token_type(),
+        })
     }
 
     #[inline]
-    fn parse_jwt<'t, 'b>(
+    fn parse_jwt<'t, 'b, 'h>(
         &self,
         token: &'t str,
         header_buf: &'b mut Option<[u8; HEADER_STACK]>,
-    ) -> Result<(Compact<'t>, Header<'b>, Algorithm), AuthErrorKind> {
-        let parsed = self.parse_jws(token, header_buf)?;
-        parsed.1.check_jwt_type()?;
-        self.check_profile_type(&parsed.1)?;
-        Ok(parsed)
+        header: &'h mut Option<Header<'b>>,
+    ) -> Result<Jws<'t, 'h>, AuthErrorKind> {
+        let jws = self.parse_jws(token, header_buf, header)?;
+        jws.typ.check_jwt()?;
+        self.check_profile_type(jws.typ)?;
+        Ok(jws)
     }
 
     fn check_signature(
@@ -197,12 +213,14 @@ impl Validation {
         Ok(())
     }
 
+    /// Signature, payload, registered claims, checks. Its answer is already of the type
+    /// [`verify`](Self::verify) returns: no conversion moves the claims again.
     fn finish<T: DeserializeOwned>(
         &self,
         compact: &Compact<'_>,
         alg: Algorithm,
         key: &VerifyingKey,
-    ) -> Result<T, AuthErrorKind> {
+    ) -> Result<T, AuthError> {
         self.check_signature(compact, alg, key)?;
         let mut payload_buf = [0u8; PAYLOAD_STACK];
         let payload = token::decode(compact.payload, &mut payload_buf)?;
@@ -218,7 +236,7 @@ impl Validation {
             {
                 bound
             }
-            Some(_) => return Err(AuthErrorKind::InvalidIssuer),
+            Some(_) => return Err(AuthErrorKind::InvalidIssuer.into()),
         };
         // A key of one issuer among several carries that issuer's audiences and leeway.
         let rules = Rules {
@@ -259,7 +277,7 @@ impl Validation {
                 let (observed, _) = self.observe(payload, &rules, false)?;
                 self.check_claims(&observed, &rules)?;
                 self.check_profile_claims(payload, &observed)?;
-                Err(AuthErrorKind::InvalidClaims)
+                Err(AuthErrorKind::InvalidClaims.into())
             }
         }
     }
@@ -363,6 +381,31 @@ struct Rules<'a> {
     issuers: &'a [Box<str>],
     audiences: &'a [Box<str>],
     leeway: u64,
+}
+
+/// A split token and what its header says: the algorithm (not yet matched with a key), the
+/// `kid`, the `typ`. Small, so that the pipeline keeps it in registers rather than copying a
+/// parsed header about.
+struct Jws<'t, 'h> {
+    compact: Compact<'t>,
+    alg: Algorithm,
+    kid: Option<&'h str>,
+    typ: TokenType,
+}
+
+/// Decodes and parses a header that is not one of the common ones (zeroing the stack buffer
+/// only then: the usual headers cost nothing here). Oversized headers (rare) are decoded on the
+/// heap, and what we need kept by value.
+#[cold]
+#[inline(never)]
+fn uncommon_header<'b>(
+    encoded: &str,
+    header_buf: &'b mut Option<[u8; HEADER_STACK]>,
+) -> Result<Header<'b>, AuthErrorKind> {
+    match token::decode(encoded, header_buf.insert([0; HEADER_STACK]))? {
+        Cow::Borrowed(bytes) => Header::parse(bytes),
+        Cow::Owned(bytes) => Header::parse(&bytes).map(Header::into_owned),
+    }
 }
 
 /// `error`, unless `token` is not a compact JWS at all (outside base64url and dots, or not
