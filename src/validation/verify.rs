@@ -52,9 +52,8 @@ impl Validation {
         resolver: &K,
     ) -> Verification<T, K::Future> {
         let mut verification = self.verify_shaped(token, resolver);
-        // Mended in place: the claims stay where they were built.
-        if let Verification::Done(Err(error)) = &mut verification {
-            *error = malformed_first(token, *error);
+        if let Verification::Done(result) = &mut verification {
+            mend_malformed_first(token, result);
         }
         verification
     }
@@ -126,9 +125,7 @@ impl Validation {
             Ok(jws) => self.finish(&jws.compact, jws.alg, key),
             Err(kind) => Err(kind.into()),
         };
-        if let Err(error) = &mut verified {
-            *error = malformed_first(token, *error);
-        }
+        mend_malformed_first(token, &mut verified);
         verified
     }
 
@@ -405,6 +402,14 @@ fn uncommon_header<'b>(
     match token::decode(encoded, header_buf.insert([0; HEADER_STACK]))? {
         Cow::Borrowed(bytes) => Header::parse(bytes),
         Cow::Owned(bytes) => Header::parse(&bytes).map(Header::into_owned),
+    }
+}
+
+/// Applies [`malformed_first`] to a refusal in place: the claims of an answer stay where they
+/// were built.
+fn mend_malformed_first<T>(token: &str, result: &mut Result<T, AuthError>) {
+    if let Err(error) = result {
+        *error = malformed_first(token, *error);
     }
 }
 
