@@ -21,6 +21,34 @@ pub(crate) struct Config<K> {
     pub(crate) challenges: Challenges,
 }
 
+/// What a [`JwtAuthLayer`](crate::JwtAuthLayer) shares with the services it builds: the
+/// configuration and the rejection hook behind one pointer, so that the clone axum makes of a
+/// route's service for each request, and its drop, count one reference, not two. The hook has a
+/// pointer of its own so that the layer's builder can copy the rest without asking `R: Clone`.
+pub(crate) struct Shared<K, R> {
+    pub(crate) config: Config<K>,
+    pub(crate) rejection: Arc<R>,
+}
+
+impl<K: Clone, R> Clone for Shared<K, R> {
+    fn clone(&self) -> Self {
+        Self {
+            config: self.config.clone(),
+            rejection: Arc::clone(&self.rejection),
+        }
+    }
+}
+
+impl<K, R> Shared<K, R> {
+    /// The refusal of `error`, built with the layer's hook (see [`Config::reject`]).
+    pub(crate) fn reject<B>(&self, error: AuthError, grpc: bool) -> Response<B>
+    where
+        R: RejectionResponse<B>,
+    {
+        self.config.reject(&*self.rejection, error, grpc)
+    }
+}
+
 impl<K> Config<K> {
     /// The refusal of `error`: the hook's response with the middleware's status, challenge and
     /// error extension (a gRPC answer to a gRPC call, `grpc`).

@@ -14,7 +14,7 @@ use pin_project_lite::pin_project;
 use serde::de::DeserializeOwned;
 use tower_service::Service;
 
-use crate::config::Config;
+use crate::config::Shared;
 pub use crate::either::EitherFuture;
 use crate::rejection::is_grpc;
 use crate::{Claims, KeyResolver, RejectionResponse};
@@ -59,8 +59,7 @@ struct Waiting<S, ReqBody, T, K, R> {
     service: S,
     request: Request<ReqBody>,
     token: Box<str>,
-    config: Arc<Config<K>>,
-    rejection: Arc<R>,
+    shared: Arc<Shared<K, R>>,
     _claims: PhantomData<fn() -> T>,
 }
 
@@ -90,8 +89,7 @@ where
         service: S,
         request: Request<ReqBody>,
         token: Box<str>,
-        config: Arc<Config<K>>,
-        rejection: Arc<R>,
+        shared: Arc<Shared<K, R>>,
     ) -> Self {
         Self {
             state: State::Resolving {
@@ -100,8 +98,7 @@ where
                     service,
                     request,
                     token,
-                    config,
-                    rejection,
+                    shared,
                     _claims: PhantomData,
                 })),
             },
@@ -140,12 +137,11 @@ where
                         mut service,
                         mut request,
                         token,
-                        config,
-                        rejection,
+                        shared,
                         ..
                     } = *take(waiting);
                     let verified = match key {
-                        Ok(key) => config.validation.verify_with_key::<T>(&token, &key),
+                        Ok(key) => shared.config.validation.verify_with_key::<T>(&token, &key),
                         Err(error) => Err(error.into()),
                     };
                     match verified {
@@ -157,7 +153,7 @@ where
                         Err(error) => {
                             // Done: a poll after this finds no key future to poll again.
                             this.state.set(State::Rejected { response: None });
-                            return Poll::Ready(Ok(config.reject(&*rejection, error, is_grpc(&request))));
+                            return Poll::Ready(Ok(shared.reject(error, is_grpc(&request))));
                         }
                     }
                 }

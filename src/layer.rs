@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use tower_layer::Layer;
 
-use crate::config::Config;
+use crate::config::{Config, Shared};
 use crate::rejection::Challenges;
 use crate::{
     ConfigError, DefaultRejection, JwtAuth, KeyResolver, TokenCheck, TokenSource, Validation, VerifyingKey,
@@ -56,16 +56,14 @@ use crate::{
 /// ```
 #[must_use]
 pub struct JwtAuthLayer<T, K = VerifyingKey, R = DefaultRejection> {
-    config: Arc<Config<K>>,
-    rejection: Arc<R>,
+    shared: Arc<Shared<K, R>>,
     _claims: PhantomData<fn() -> T>,
 }
 
 impl<T, K, R> Clone for JwtAuthLayer<T, K, R> {
     fn clone(&self) -> Self {
         Self {
-            config: Arc::clone(&self.config),
-            rejection: Arc::clone(&self.rejection),
+            shared: Arc::clone(&self.shared),
             _claims: PhantomData,
         }
     }
@@ -74,11 +72,14 @@ impl<T, K, R> Clone for JwtAuthLayer<T, K, R> {
 impl<T, K, R> fmt::Debug for JwtAuthLayer<T, K, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JwtAuthLayer")
-            .field("validation", &self.config.validation)
-            .field("source", &self.config.source)
-            .field("optional", &self.config.optional)
-            .field("realm", &self.config.challenges.realm())
-            .field("resource_metadata", &self.config.challenges.resource_metadata())
+            .field("validation", &self.shared.config.validation)
+            .field("source", &self.shared.config.source)
+            .field("optional", &self.shared.config.optional)
+            .field("realm", &self.shared.config.challenges.realm())
+            .field(
+                "resource_metadata",
+                &self.shared.config.challenges.resource_metadata(),
+            )
             .field("claims", &std::any::type_name::<T>())
             .finish_non_exhaustive()
     }
@@ -113,15 +114,17 @@ impl<T> JwtAuthLayer<T> {
     /// ```
     pub fn new<K: KeyResolver>(resolver: K) -> JwtAuthLayer<T, K> {
         JwtAuthLayer {
-            config: Arc::new(Config {
-                validation: Validation::new(),
-                pinned: Vec::new(),
-                resolver,
-                source: TokenSource::bearer(),
-                optional: false,
-                challenges: Challenges::none(),
+            shared: Arc::new(Shared {
+                config: Config {
+                    validation: Validation::new(),
+                    pinned: Vec::new(),
+                    resolver,
+                    source: TokenSource::bearer(),
+                    optional: false,
+                    challenges: Challenges::none(),
+                },
+                rejection: Arc::new(DefaultRejection),
             }),
-            rejection: Arc::new(DefaultRejection),
             _claims: PhantomData,
         }
     }
@@ -129,7 +132,7 @@ impl<T> JwtAuthLayer<T> {
 
 impl<T, K: Clone, R> JwtAuthLayer<T, K, R> {
     fn config_mut(&mut self) -> &mut Config<K> {
-        Arc::make_mut(&mut self.config)
+        &mut Arc::make_mut(&mut self.shared).config
     }
 
     /// The rules tokens must satisfy (issuer, audience, leeway, sizes...). Default:
@@ -199,7 +202,7 @@ impl<T, K: Clone, R> JwtAuthLayer<T, K, R> {
     /// [`ConfigError::InvalidHeaderValue`] for characters that cannot be sent in a quoted
     /// string (quotes, backslashes, control or non-ASCII characters).
     pub fn realm(mut self, realm: &str) -> Result<Self, ConfigError> {
-        let challenges = Challenges::new(Some(realm), self.config.challenges.resource_metadata())?;
+        let challenges = Challenges::new(Some(realm), self.shared.config.challenges.resource_metadata())?;
         self.config_mut().challenges = challenges;
         Ok(self)
     }
@@ -241,24 +244,26 @@ impl<T, K: Clone, R> JwtAuthLayer<T, K, R> {
     /// loopback) without fragment, made of RFC 3986 characters (so it can be sent in a quoted
     /// string).
     pub fn resource_metadata(mut self, url: &str) -> Result<Self, ConfigError> {
-        let challenges = Challenges::new(self.config.challenges.realm(), Some(url))?;
+        let challenges = Challenges::new(self.shared.config.challenges.realm(), Some(url))?;
         self.config_mut().challenges = challenges;
         Ok(self)
     }
 
     /// Replaces the key resolver.
     pub fn with_resolver<K2: KeyResolver>(self, resolver: K2) -> JwtAuthLayer<T, K2, R> {
-        let config = Arc::unwrap_or_clone(self.config);
+        let Shared { config, rejection } = Arc::unwrap_or_clone(self.shared);
         JwtAuthLayer {
-            config: Arc::new(Config {
-                validation: config.validation,
-                pinned: config.pinned,
-                resolver,
-                source: config.source,
-                optional: config.optional,
-                challenges: config.challenges,
+            shared: Arc::new(Shared {
+                config: Config {
+                    validation: config.validation,
+                    pinned: config.pinned,
+                    resolver,
+                    source: config.source,
+                    optional: config.optional,
+                    challenges: config.challenges,
+                },
+                rejection,
             }),
-            rejection: self.rejection,
             _claims: PhantomData,
         }
     }
@@ -267,9 +272,12 @@ impl<T, K: Clone, R> JwtAuthLayer<T, K, R> {
     /// [`RejectionResponse`](crate::RejectionResponse)); status, challenge and error extension
     /// stay the middleware's.
     pub fn with_rejection<R2>(self, rejection: R2) -> JwtAuthLayer<T, K, R2> {
+        let Shared { config, .. } = Arc::unwrap_or_clone(self.shared);
         JwtAuthLayer {
-            config: self.config,
-            rejection: Arc::new(rejection),
+            shared: Arc::new(Shared {
+                config,
+                rejection: Arc::new(rejection),
+            }),
             _claims: PhantomData,
         }
     }
@@ -279,6 +287,6 @@ impl<S, T, K, R> Layer<S> for JwtAuthLayer<T, K, R> {
     type Service = JwtAuth<S, T, K, R>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        JwtAuth::from_parts(inner, Arc::clone(&self.config), Arc::clone(&self.rejection))
+        JwtAuth::from_parts(inner, Arc::clone(&self.shared))
     }
 }

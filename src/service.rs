@@ -9,7 +9,7 @@ use http::{Request, Response};
 use serde::de::DeserializeOwned;
 use tower_service::Service;
 
-use crate::config::Config;
+use crate::config::Shared;
 use crate::future::ResponseFuture;
 use crate::rejection::is_grpc;
 use crate::source::refusal;
@@ -25,8 +25,7 @@ use crate::{
 #[must_use]
 pub struct JwtAuth<S, T, K = VerifyingKey, R = DefaultRejection> {
     inner: S,
-    config: Arc<Config<K>>,
-    rejection: Arc<R>,
+    shared: Arc<Shared<K, R>>,
     _claims: PhantomData<fn() -> T>,
 }
 
@@ -34,8 +33,7 @@ impl<S: Clone, T, K, R> Clone for JwtAuth<S, T, K, R> {
     fn clone(&self) -> Self {
         Self {
             inner: self.inner.clone(),
-            config: Arc::clone(&self.config),
-            rejection: Arc::clone(&self.rejection),
+            shared: Arc::clone(&self.shared),
             _claims: PhantomData,
         }
     }
@@ -45,9 +43,9 @@ impl<S: fmt::Debug, T, K, R> fmt::Debug for JwtAuth<S, T, K, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JwtAuth")
             .field("inner", &self.inner)
-            .field("validation", &self.config.validation)
-            .field("source", &self.config.source)
-            .field("optional", &self.config.optional)
+            .field("validation", &self.shared.config.validation)
+            .field("source", &self.shared.config.source)
+            .field("optional", &self.shared.config.optional)
             .finish_non_exhaustive()
     }
 }
@@ -60,23 +58,15 @@ impl<S, T> JwtAuth<S, T> {
 }
 
 impl<S, T, K, R> JwtAuth<S, T, K, R> {
-    pub(crate) fn from_parts(inner: S, config: Arc<Config<K>>, rejection: Arc<R>) -> Self {
+    pub(crate) fn from_parts(inner: S, shared: Arc<Shared<K, R>>) -> Self {
         Self {
             inner,
-            config,
-            rejection,
+            shared,
             _claims: PhantomData,
         }
     }
 
     define_inner_service_accessors!();
-}
-
-enum Outcome<T, F> {
-    Verified(T),
-    PassWithoutClaims,
-    Refused(AuthError),
-    Pending(F, Box<str>),
 }
 
 impl<S, T, K, R, ReqBody, ResBody> Service<Request<ReqBody>> for JwtAuth<S, T, K, R>
@@ -96,43 +86,30 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        let config = &*self.config;
-        let outcome = match config.source.find(req.headers()) {
-            Err(kind) => Outcome::Refused(AuthError::new(kind)),
-            Ok(None) if config.optional => Outcome::PassWithoutClaims,
-            Ok(None) => Outcome::Refused(AuthError::new(AuthErrorKind::MissingToken)),
+        let shared = &*self.shared;
+        let config = &shared.config;
+        // Each outcome is answered where it is found; the refusals fall through to the end.
+        let error = match config.source.find(req.headers()) {
+            Err(kind) => AuthError::new(kind),
+            Ok(None) if config.optional => return ResponseFuture::inner(self.inner.call(req)),
+            Ok(None) => AuthError::new(AuthErrorKind::MissingToken),
             Ok(Some(token)) => match config.validation.verify_with::<T, K>(token, &config.resolver) {
-                Verification::Done(Ok(claims)) => Outcome::Verified(claims),
-                Verification::Done(Err(error)) => {
-                    Outcome::Refused(AuthError::new(refusal(token, error.kind())))
+                Verification::Done(Ok(claims)) => {
+                    req.extensions_mut().insert(Claims(claims));
+                    return ResponseFuture::inner(self.inner.call(req));
                 }
-                Verification::Pending(future) => Outcome::Pending(future, Box::from(token)),
+                Verification::Done(Err(error)) => AuthError::new(refusal(token, error.kind())),
+                Verification::Pending(key) => {
+                    let token = Box::from(token);
+                    // The inner service is called later, from the future: move the service that
+                    // `poll_ready` readied into it and keep a fresh clone here. See
+                    // https://docs.rs/tower/latest/tower/trait.Service.html#be-careful-when-cloning-inner-services
+                    let clone = self.inner.clone();
+                    let ready = std::mem::replace(&mut self.inner, clone);
+                    return ResponseFuture::resolving(key, ready, req, token, Arc::clone(&self.shared));
+                }
             },
         };
-        match outcome {
-            Outcome::Verified(claims) => {
-                req.extensions_mut().insert(Claims(claims));
-                ResponseFuture::inner(self.inner.call(req))
-            }
-            Outcome::PassWithoutClaims => ResponseFuture::inner(self.inner.call(req)),
-            Outcome::Refused(error) => {
-                ResponseFuture::rejected(config.reject(&*self.rejection, error, is_grpc(&req)))
-            }
-            Outcome::Pending(key, token) => {
-                // The inner service is called later, from the future: move the service that
-                // `poll_ready` readied into it and keep a fresh clone here. See
-                // https://docs.rs/tower/latest/tower/trait.Service.html#be-careful-when-cloning-inner-services
-                let clone = self.inner.clone();
-                let ready = std::mem::replace(&mut self.inner, clone);
-                ResponseFuture::resolving(
-                    key,
-                    ready,
-                    req,
-                    token,
-                    Arc::clone(&self.config),
-                    Arc::clone(&self.rejection),
-                )
-            }
-        }
+        ResponseFuture::rejected(shared.reject(error, is_grpc(&req)))
     }
 }
