@@ -40,24 +40,17 @@ impl<K: Clone, R> Clone for Shared<K, R> {
 }
 
 impl<K, R> Shared<K, R> {
-    /// The refusal of `error`, built with the layer's hook (see [`Config::reject`]).
+    /// The refusal of `error`: the hook's response with the middleware's status, challenge and
+    /// error extension (a gRPC answer to a gRPC call, `grpc`).
     pub(crate) fn reject<B>(&self, error: AuthError, grpc: bool) -> Response<B>
     where
         R: RejectionResponse<B>,
     {
-        self.config.reject(&*self.rejection, error, grpc)
-    }
-}
-
-impl<K> Config<K> {
-    /// The refusal of `error`: the hook's response with the middleware's status, challenge and
-    /// error extension (a gRPC answer to a gRPC call, `grpc`).
-    pub(crate) fn reject<B, R: RejectionResponse<B> + ?Sized>(
-        &self,
-        hook: &R,
-        error: AuthError,
-        grpc: bool,
-    ) -> Response<B> {
-        respond(hook, error, self.challenges.get(error.kind()), grpc)
+        respond(
+            &*self.rejection,
+            error,
+            self.config.challenges.get(error.kind()),
+            grpc,
+        )
     }
 }
