@@ -258,8 +258,25 @@ pub(crate) fn decode_into(input: &[u8], out: &mut [u8]) -> Option<()> {
     let mut seen = 0u32;
     let mut read = 0;
     let mut written = 0;
-    // Eight characters at a time into one big-endian word, stored whole: its last two bytes
-    // are overwritten by the next store, so this runs while eight bytes of room remain.
+    // Thirty-two characters at a time into four big-endian words, each stored whole over the
+    // last two bytes of the one before: one bound check for 24 bytes, while 26 bytes of room
+    // remain.
+    while let (Some(chars), Some(bytes)) = (input.get(read..read + 32), out.get_mut(written..written + 26)) {
+        let mut words = [0u64; 4];
+        for (word, chars) in words.iter_mut().zip(chars.chunks_exact(8)) {
+            let (first, second) = chars.split_first_chunk::<4>()?;
+            let second = <&[u8; 4]>::try_from(second).ok()?;
+            let (hi, lo) = (quad(first), quad(second));
+            seen |= hi | lo;
+            *word = (u64::from(hi) << 40) | (u64::from(lo) << 16);
+        }
+        for (at, word) in (0..).step_by(6).zip(words) {
+            bytes.get_mut(at..at + 8)?.copy_from_slice(&word.to_be_bytes());
+        }
+        read += 32;
+        written += 24;
+    }
+    // Then eight at a time into one word, while eight bytes of room remain.
     while let (Some(chars), Some(bytes)) = (input.get(read..read + 8), out.get_mut(written..written + 8)) {
         let (first, second) = chars.split_first_chunk::<4>()?;
         let second = <&[u8; 4]>::try_from(second).ok()?;
@@ -495,17 +512,18 @@ mod tests {
 
     #[test]
     fn every_length_and_every_byte_decodes_as_the_engine_does() {
-        for len in 0..40usize {
+        // Up to 96 characters: the decoder's 32-character loop twice, then every tail.
+        for len in 0..72usize {
             let data: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
             let encoded = B64.encode(&data);
-            assert_eq!(decode(&encoded, &mut [0u8; 64]).unwrap().as_ref(), &data[..]);
+            assert_eq!(decode(&encoded, &mut [0u8; 96]).unwrap().as_ref(), &data[..]);
             for pos in 0..encoded.len() {
                 for b in 0..=127u8 {
                     let mut bad = encoded.clone().into_bytes();
                     bad[pos] = b;
                     let bad = String::from_utf8(bad).unwrap();
                     assert_eq!(
-                        decode(&bad, &mut [0u8; 64]).ok().map(|c| c.into_owned()),
+                        decode(&bad, &mut [0u8; 96]).ok().map(|c| c.into_owned()),
                         B64.decode(&bad).ok(),
                         "{bad}"
                     );
