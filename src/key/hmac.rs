@@ -1,7 +1,9 @@
 //! HMAC keys (RFC 7518 §3.2): keyed once, cloned per use, compared in constant time.
 
 use hmac::{Hmac, KeyInit, Mac};
-use sha2::{Sha256, Sha384, Sha512};
+use sha2::block_api::compress256;
+use sha2::{Digest as _, Sha256, Sha384, Sha512};
+use subtle::ConstantTimeEq as _;
 
 use crate::token::{decode_into, encoded_len, B64};
 use crate::{Algorithm, ConfigError};
@@ -11,7 +13,9 @@ use base64::Engine as _;
 /// verifying clone the state instead of re-keying.
 #[derive(Clone)]
 pub(crate) enum HmacKey {
-    S256(Hmac<Sha256>),
+    /// Signing goes through the `hmac` crate, verification through [`Sha256Pads`]: every token
+    /// the crate signs and verifies checks one against the other.
+    S256(Hmac<Sha256>, Sha256Pads),
     S384(Hmac<Sha384>),
     S512(Hmac<Sha512>),
 }
@@ -38,7 +42,10 @@ impl HmacKey {
             actual: secret.len(),
         };
         Ok(match alg {
-            Algorithm::HS256 => Self::S256(Hmac::new_from_slice(secret).map_err(invalid)?),
+            Algorithm::HS256 => Self::S256(
+                Hmac::new_from_slice(secret).map_err(invalid)?,
+                Sha256Pads::new(secret),
+            ),
             Algorithm::HS384 => Self::S384(Hmac::new_from_slice(secret).map_err(invalid)?),
             Algorithm::HS512 => Self::S512(Hmac::new_from_slice(secret).map_err(invalid)?),
             _ => return Err(ConfigError::WrongKeyType { algorithm: alg }),
@@ -68,7 +75,7 @@ impl HmacKey {
             mac.verify_slice(tag).is_ok()
         }
         match self {
-            Self::S256(m) => check(m, input, tag),
+            Self::S256(_, pads) => pads.verify(input, tag),
             Self::S384(m) => check(m, input, tag),
             Self::S512(m) => check(m, input, tag),
         }
@@ -81,7 +88,7 @@ impl HmacKey {
         let n = self.tag_len();
         let mut put = |bytes: &[u8]| tag.iter_mut().zip(bytes).for_each(|(d, s)| *d = *s);
         match self {
-            Self::S256(m) => put(&m.clone().chain_update(out.as_bytes()).finalize().into_bytes()),
+            Self::S256(m, _) => put(&m.clone().chain_update(out.as_bytes()).finalize().into_bytes()),
             Self::S384(m) => put(&m.clone().chain_update(out.as_bytes()).finalize().into_bytes()),
             Self::S512(m) => put(&m.clone().chain_update(out.as_bytes()).finalize().into_bytes()),
         }
@@ -91,12 +98,139 @@ impl HmacKey {
 
     pub(crate) const fn tag_len(&self) -> usize {
         match self {
-            Self::S256(_) => 32,
+            Self::S256(..) => 32,
             Self::S384(_) => 48,
             Self::S512(_) => 64,
         }
     }
 }
+
+/// SHA-256's initial state (FIPS 180-4 §5.3.3).
+const H256: [u32; 8] = [
+    0x6a09_e667,
+    0xbb67_ae85,
+    0x3c6e_f372,
+    0xa54f_f53a,
+    0x510e_527f,
+    0x9b05_688c,
+    0x1f83_d9ab,
+    0x5be0_cd19,
+];
+
+/// HMAC-SHA-256 (RFC 2104) on SHA-256's compression function, for verification: the states
+/// after the `ipad` and `opad` blocks are kept, and a tag compresses the input's whole blocks
+/// where they lie, then its padded last block and the outer block from the stack. The `hmac`
+/// crate buffers every block and moves its state through each step; this copies 64 bytes of
+/// state and the input's last partial block, nothing else.
+#[derive(Clone)]
+pub(crate) struct Sha256Pads {
+    inner: [u32; 8],
+    outer: [u32; 8],
+}
+
+impl Sha256Pads {
+    fn new(secret: &[u8]) -> Self {
+        // A key longer than the block is hashed first; a shorter one is padded with zeros.
+        let mut key = [0u8; 64];
+        if secret.len() > key.len() {
+            let digest = Sha256::digest(secret);
+            key.iter_mut().zip(digest.as_slice()).for_each(|(k, d)| *k = *d);
+        } else {
+            key.iter_mut().zip(secret).for_each(|(k, s)| *k = *s);
+        }
+        let after = |pad: u8| {
+            let mut block = key;
+            block.iter_mut().for_each(|b| *b ^= pad);
+            let mut state = H256;
+            compress256(&mut state, &[block]);
+            state
+        };
+        Self {
+            inner: after(0x36),
+            outer: after(0x5c),
+        }
+    }
+
+    /// Whether `tag` is the HMAC-SHA-256 of `input`, compared in constant time.
+    fn verify(&self, input: &[u8], tag: &[u8]) -> bool {
+        if tag.len() != 32 {
+            return false;
+        }
+        let outer = self.outer_state(input);
+        // Every word is compared, their differences ORed: no branch on the data until the end.
+        let mut diff = 0u32;
+        for (expected, word) in tag.chunks_exact(4).zip(outer) {
+            if let Ok(expected) = <[u8; 4]>::try_from(expected) {
+                diff |= u32::from_be_bytes(expected) ^ word;
+            }
+        }
+        diff.ct_eq(&0).into()
+    }
+
+    /// The HMAC-SHA-256 tag of `input`.
+    #[cfg(test)]
+    fn tag(&self, input: &[u8]) -> [u8; 32] {
+        let mut tag = [0u8; 32];
+        let outer = self.outer_state(input);
+        tag.chunks_exact_mut(4)
+            .zip(outer)
+            .for_each(|(t, w)| t.copy_from_slice(&w.to_be_bytes()));
+        tag
+    }
+
+    /// The state after the outer hash: the tag, as eight big-endian words.
+    fn outer_state(&self, input: &[u8]) -> [u32; 8] {
+        let mut state = self.inner;
+        let blocks = input.chunks_exact(64);
+        let rest = blocks.remainder();
+        for block in blocks {
+            if let Ok(block) = <&[u8; 64]>::try_from(block) {
+                compress256(&mut state, std::slice::from_ref(block));
+            }
+        }
+        // The rest, 0x80, zeros and the message's length in bits (the `ipad` block counts):
+        // one block, or two when the length no longer fits after the rest.
+        let mut tail = [[0u8; 64]; 2];
+        let used = if rest.len() < 56 { 1 } else { 2 };
+        let bits = (input.len() as u64).wrapping_add(64).wrapping_mul(8);
+        let flat = tail.as_flattened_mut();
+        if let Some(start) = flat.get_mut(..rest.len()) {
+            start.copy_from_slice(rest);
+        }
+        if let Some(marker) = flat.get_mut(rest.len()) {
+            *marker = 0x80;
+        }
+        if let Some(length) = flat.get_mut(used * 64 - 8..used * 64) {
+            length.copy_from_slice(&bits.to_be_bytes());
+        }
+        compress256(&mut state, tail.get(..used).unwrap_or(&tail));
+        // The outer hash: the inner digest, 0x80, zeros and 96 bytes' length, in one block.
+        let mut block = OUTER_TAIL;
+        block
+            .chunks_exact_mut(4)
+            .zip(state)
+            .for_each(|(b, w)| b.copy_from_slice(&w.to_be_bytes()));
+        let mut outer = self.outer;
+        compress256(&mut outer, &[block]);
+        outer
+    }
+}
+
+/// The outer hash's one block after the `opad` block, before the inner digest fills its first
+/// 32 bytes: 0x80, zeros, and the length of `opad` block and digest (96 bytes) in bits.
+// Evaluated at compile time: an index out of bounds here fails the build, never a request.
+#[allow(clippy::indexing_slicing)]
+const OUTER_TAIL: [u8; 64] = {
+    let mut block = [0u8; 64];
+    block[32] = 0x80;
+    let bits = (96u64 * 8).to_be_bytes();
+    let mut i = 0;
+    while i < 8 {
+        block[56 + i] = bits[i];
+        i += 1;
+    }
+    block
+};
 
 /// RFC 7518 §3.2: a key of the same size as the hash output or larger MUST be used. `None` for
 /// algorithms that are not HMAC.
@@ -139,6 +273,48 @@ mod tests {
                 algorithm: Algorithm::RS256
             })
         );
+    }
+
+    /// The compression-function HMAC against the `hmac` crate: every input length across three
+    /// blocks (the padding's one- and two-block cases at 55 and 56 bytes past a block), keys
+    /// shorter than, as long as and longer than a block.
+    #[test]
+    fn sha256_pads_agree_with_the_hmac_crate() {
+        for key_len in [32usize, 63, 64, 65, 100, 200] {
+            let secret: Vec<u8> = (0..key_len).map(|i| (i * 31 + 7) as u8).collect();
+            let pads = Sha256Pads::new(&secret);
+            let mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&secret).unwrap();
+            for len in 0..200usize {
+                let input: Vec<u8> = (0..len).map(|i| (i * 13 + key_len) as u8).collect();
+                let expected = mac.clone().chain_update(&input).finalize().into_bytes();
+                assert_eq!(
+                    pads.tag(&input).as_slice(),
+                    expected.as_slice(),
+                    "key {key_len}, input {len}"
+                );
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 2048, failure_persistence: None, ..Default::default() })]
+
+        /// The same on arbitrary keys and inputs, and `verify` refuses any other tag.
+        #[test]
+        fn hs256_verify_agrees_with_the_hmac_crate(
+            secret in proptest::collection::vec(proptest::prelude::any::<u8>(), 32..160),
+            input in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400),
+            flip in proptest::prelude::any::<(usize, u8)>(),
+        ) {
+            let key = HmacKey::new(Algorithm::HS256, &secret).unwrap();
+            let mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&secret).unwrap();
+            let mut tag = mac.chain_update(&input).finalize().into_bytes().to_vec();
+            proptest::prop_assert!(key.verify(&input, &B64.encode(&tag)));
+            if let Some(b) = tag.get_mut(flip.0 % 32) {
+                *b ^= flip.1.max(1);
+            }
+            proptest::prop_assert!(!key.verify(&input, &B64.encode(&tag)));
+        }
     }
 
     #[test]
