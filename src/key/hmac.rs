@@ -67,7 +67,7 @@ impl HmacKey {
             return false;
         }
         let tag = &*tag;
-        // `verify_slice` compares in constant time (subtle).
+        // HS384 and HS512: `verify_slice` compares in constant time.
         // Updated in place: the state (about 200 bytes) is copied once, not moved at each step.
         fn check<M: Mac + Clone>(keyed: &M, input: &[u8], tag: &[u8]) -> bool {
             let mut mac = keyed.clone();
@@ -151,18 +151,21 @@ impl Sha256Pads {
         }
     }
 
-    /// Whether `tag` is the HMAC-SHA-256 of `input`, compared in constant time.
+    /// Whether `tag` is the HMAC-SHA-256 of `input`, compared in constant time. Any other
+    /// length is refused before anything is computed (the length is public).
     fn verify(&self, input: &[u8], tag: &[u8]) -> bool {
-        if tag.len() != 32 {
+        let Ok(tag) = <&[u8; 32]>::try_from(tag) else {
             return false;
-        }
+        };
         let outer = self.outer_state(input);
-        // Every word is compared, their differences ORed: no branch on the data until the end.
+        // Thirty-two bytes are eight words, each compared with one of the eight of the state:
+        // their differences are ORed, with no branch on the data until the end.
         let mut diff = 0u32;
         for (expected, word) in tag.chunks_exact(4).zip(outer) {
-            if let Ok(expected) = <[u8; 4]>::try_from(expected) {
-                diff |= u32::from_be_bytes(expected) ^ word;
-            }
+            let Ok(expected) = <[u8; 4]>::try_from(expected) else {
+                return false;
+            };
+            diff |= u32::from_be_bytes(expected) ^ word;
         }
         diff.ct_eq(&0).into()
     }
@@ -275,9 +278,47 @@ mod tests {
         );
     }
 
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// RFC 4231 §4, the HMAC-SHA-256 results of test cases 1 to 7 (case 5 truncated to 128 bits
+    /// as the RFC gives it; cases 6 and 7 hash a 131-byte key first): a reference that does not
+    /// go through the sha2 release the construction is built on.
+    #[test]
+    fn sha256_pads_give_the_rfc_4231_results() {
+        let key4: Vec<u8> = (1..=25).collect();
+        let cases: [(&[u8], &[u8], &str); 7] = [
+            (&[0x0b; 20], b"Hi There", "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"),
+            (b"Jefe", b"what do ya want for nothing?", "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"),
+            (&[0xaa; 20], &[0xdd; 50], "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe"),
+            (&key4, &[0xcd; 50], "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b"),
+            (&[0x0c; 20], b"Test With Truncation", "a3b6167473100ee06e0c796c2955552b"),
+            (
+                &[0xaa; 131],
+                b"Test Using Larger Than Block-Size Key - Hash Key First",
+                "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54",
+            ),
+            (
+                &[0xaa; 131],
+                b"This is a test using a larger than block-size key and a larger than block-size data. The key needs to be hashed before being used by the HMAC algorithm.",
+                "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2",
+            ),
+        ];
+        for (i, (key, data, expected)) in cases.into_iter().enumerate() {
+            let tag = Sha256Pads::new(key).tag(data);
+            let expected = hex(expected);
+            assert_eq!(&tag[..expected.len()], &expected[..], "test case {}", i + 1);
+        }
+    }
+
     /// The compression-function HMAC against the `hmac` crate: every input length across three
     /// blocks (the padding's one- and two-block cases at 55 and 56 bytes past a block), keys
-    /// shorter than, as long as and longer than a block.
+    /// shorter than, as long as and longer than a block; `verify` takes each tag and refuses it
+    /// with any one byte changed.
     #[test]
     fn sha256_pads_agree_with_the_hmac_crate() {
         for key_len in [32usize, 63, 64, 65, 100, 200] {
@@ -292,8 +333,29 @@ mod tests {
                     expected.as_slice(),
                     "key {key_len}, input {len}"
                 );
+                let mut tag = expected.to_vec();
+                assert!(pads.verify(&input, &tag));
+                for i in 0..tag.len() {
+                    tag[i] ^= 0x01 << (i % 8);
+                    assert!(!pads.verify(&input, &tag), "key {key_len}, input {len}, byte {i}");
+                    tag[i] ^= 0x01 << (i % 8);
+                }
             }
         }
+    }
+
+    /// A tag of any other length is refused, never compared on a prefix.
+    #[test]
+    fn sha256_pads_refuse_tags_of_other_lengths() {
+        let pads = Sha256Pads::new(&[7u8; 32]);
+        let tag = pads.tag(b"a.b");
+        for len in [0usize, 1, 4, 16, 31] {
+            assert!(!pads.verify(b"a.b", &tag[..len]), "{len} bytes");
+        }
+        let mut longer = tag.to_vec();
+        longer.push(0);
+        assert!(!pads.verify(b"a.b", &longer));
+        assert!(pads.verify(b"a.b", &tag));
     }
 
     proptest::proptest! {
