@@ -107,7 +107,7 @@ impl HmacKey {
 /// HMAC (RFC 2104) on a SHA-2 compression function, for verification: the states after the
 /// `ipad` and `opad` blocks are kept, and a tag compresses the input's whole blocks where they
 /// lie, then its padded last block and the outer block from the stack. The `hmac` crate
-/// buffers every block and moves its state through each step; this copies the state (64
+/// buffers every block and moves its state through each step; this copies the state (32 or 64
 /// bytes) and the input's last partial block, nothing else.
 ///
 /// `$word` is the hash's word, `$block` its block in bytes, `$length` the type of the
@@ -176,19 +176,25 @@ macro_rules! compression_hmac {
                 }
             }
 
+            /// The word's size in bytes.
+            const WORD: usize = std::mem::size_of::<$word>();
+            /// The size of the message length at the end of the padding.
+            const LENGTH: usize = std::mem::size_of::<$length>();
+
             /// Whether `tag` is the HMAC of `input`, compared in constant time. Any other
             /// length is refused before anything is computed (the length is public).
             fn verify(&self, input: &[u8], tag: &[u8]) -> bool {
-                const WORD: usize = std::mem::size_of::<$word>();
                 let Ok(tag) = <&[u8; $tag]>::try_from(tag) else {
                     return false;
                 };
-                let outer = self.outer_state(input);
+                let Some(outer) = self.outer_state(input) else {
+                    return false;
+                };
                 // The tag's bytes are whole words, each compared with one of the state's
                 // first: their differences are ORed, with no branch on the data until the end.
                 let mut diff: $word = 0;
-                for (expected, word) in tag.chunks_exact(WORD).zip(outer) {
-                    let Ok(expected) = <[u8; WORD]>::try_from(expected) else {
+                for (expected, word) in tag.chunks_exact(Self::WORD).zip(outer) {
+                    let Ok(expected) = <[u8; Self::WORD]>::try_from(expected) else {
                         return false;
                     };
                     diff |= <$word>::from_be_bytes(expected) ^ word;
@@ -199,56 +205,55 @@ macro_rules! compression_hmac {
             /// The tag of `input`.
             #[cfg(test)]
             fn tag(&self, input: &[u8]) -> [u8; $tag] {
-                const WORD: usize = std::mem::size_of::<$word>();
                 let mut tag = [0u8; $tag];
-                let outer = self.outer_state(input);
-                tag.chunks_exact_mut(WORD)
+                let outer = self.outer_state(input).unwrap();
+                tag.chunks_exact_mut(Self::WORD)
                     .zip(outer)
                     .for_each(|(t, w)| t.copy_from_slice(&w.to_be_bytes()));
                 tag
             }
 
-            /// The state after the outer hash: the tag is its first words, big-endian.
-            fn outer_state(&self, input: &[u8]) -> [$word; 8] {
-                const WORD: usize = std::mem::size_of::<$word>();
-                const LENGTH: usize = std::mem::size_of::<$length>();
+            /// The state after the outer hash (the tag is its first words, big-endian), or
+            /// `None` if a block could not be laid out (never: the sizes are fixed, and this
+            /// fails closed rather than hash less than the input).
+            fn outer_state(&self, input: &[u8]) -> Option<[$word; 8]> {
                 let mut state = self.inner;
                 let blocks = input.chunks_exact($block);
                 let rest = blocks.remainder();
                 for block in blocks {
-                    if let Ok(block) = <&[u8; $block]>::try_from(block) {
-                        $compress(&mut state, std::slice::from_ref(block));
-                    }
+                    let block = <&[u8; $block]>::try_from(block).ok()?;
+                    $compress(&mut state, std::slice::from_ref(block));
                 }
                 // The rest, 0x80, zeros and the message's length in bits (the `ipad` block
                 // counts): one block, or two when the length no longer fits after the rest.
                 let mut tail = [[0u8; $block]; 2];
-                let used = if rest.len() < $block - LENGTH { 1 } else { 2 };
+                let used = if rest.len() < $block - Self::LENGTH { 1 } else { 2 };
                 let bits = (input.len() as $length).wrapping_add($block).wrapping_mul(8);
                 let flat = tail.as_flattened_mut();
-                if let Some(start) = flat.get_mut(..rest.len()) {
-                    start.copy_from_slice(rest);
-                }
-                if let Some(marker) = flat.get_mut(rest.len()) {
-                    *marker = 0x80;
-                }
-                if let Some(length) = flat.get_mut(used * $block - LENGTH..used * $block) {
-                    length.copy_from_slice(&bits.to_be_bytes());
-                }
-                $compress(&mut state, tail.get(..used).unwrap_or(&tail));
+                flat.get_mut(..rest.len())?.copy_from_slice(rest);
+                *flat.get_mut(rest.len())? = 0x80;
+                flat.get_mut(used * $block - Self::LENGTH..used * $block)?
+                    .copy_from_slice(&bits.to_be_bytes());
+                $compress(&mut state, tail.get(..used)?);
                 // The outer hash: the inner digest, 0x80, zeros and the length, in one block.
                 let mut block = Self::OUTER_TAIL;
                 block
-                    .get_mut(..$tag)
-                    .unwrap_or_default()
-                    .chunks_exact_mut(WORD)
+                    .chunks_exact_mut(Self::WORD)
                     .zip(state)
+                    .take($tag / Self::WORD)
                     .for_each(|(b, w)| b.copy_from_slice(&w.to_be_bytes()));
                 let mut outer = self.outer;
                 $compress(&mut outer, &[block]);
-                outer
+                Some(outer)
             }
         }
+
+        // The tag is whole words of the state, and the outer block holds the digest, the
+        // marker and the length: checked when the crate is built, so that no comparison can
+        // cover fewer bytes than the tag and no part of a block is left unwritten.
+        const _: () = assert!(
+            $tag % $name::WORD == 0 && $tag / $name::WORD <= 8 && $tag + 1 + $name::LENGTH <= $block
+        );
     };
 }
 
@@ -396,16 +401,17 @@ mod tests {
     }
 
     /// The tests of one width of the compression-function HMAC:
-    /// - RFC 4231's results (case 5 truncated to 128 bits as the RFC gives it): a reference
-    ///   that does not go through the sha2 release the construction is built on;
-    /// - the `hmac` crate's tags for every input length across three blocks (the padding's one-
-    ///   and two-block cases on either side of the length field), keys shorter than, as long
-    ///   as and longer than a block; `verify` takes each and refuses it with any one byte
-    ///   changed;
+    /// - RFC 4231's results (case 5 truncated to 128 bits as the RFC gives it), the whole ones
+    ///   verified too: a reference that does not go through the sha2 release the construction
+    ///   is built on;
+    /// - the tags of hmac 0.12 on sha2 0.10 (the previous releases, so not the same code
+    ///   either) for every input length across three blocks (the padding's one- and two-block
+    ///   cases on either side of the length field), keys shorter than, as long as and longer
+    ///   than a block; `verify` takes each and refuses it with any one byte changed;
     /// - a tag of any other length refused, never compared on a prefix;
     /// - arbitrary keys and inputs through `HmacKey::verify`, and any changed tag refused.
     macro_rules! pads_tests {
-        ($module:ident, $pads:ty, $hash:ty, $alg:expr, block: $block:literal, tag: $tag:literal, rfc_4231: $results:expr) => {
+        ($module:ident, $pads:ty, $hash:ty, $previous:ty, $alg:expr, block: $block:literal, tag: $tag:literal, rfc_4231: $results:expr) => {
             mod $module {
                 use super::*;
 
@@ -413,9 +419,13 @@ mod tests {
                 fn give_the_rfc_4231_results() {
                     let results: [&str; 7] = $results;
                     for (i, ((key, data), expected)) in rfc_4231_cases().into_iter().zip(results).enumerate() {
-                        let tag = <$pads>::new(&key).tag(data);
+                        let pads = <$pads>::new(&key);
+                        let tag = pads.tag(data);
                         let expected = hex(expected);
                         assert_eq!(&tag[..expected.len()], &expected[..], "test case {}", i + 1);
+                        if expected.len() == $tag {
+                            assert!(pads.verify(data, &expected), "test case {}", i + 1);
+                        }
                     }
                 }
 
@@ -424,10 +434,10 @@ mod tests {
                     for key_len in [$tag, $block - 1, $block, $block + 1, $block + 36, 2 * $block + 72] {
                         let secret: Vec<u8> = (0..key_len).map(|i| (i * 31 + 7) as u8).collect();
                         let pads = <$pads>::new(&secret);
-                        let mac = <Hmac<$hash> as KeyInit>::new_from_slice(&secret).unwrap();
+                        let mac = <hmac012::Hmac<$previous> as hmac012::Mac>::new_from_slice(&secret).unwrap();
                         for len in 0..3 * $block + 8 {
                             let input: Vec<u8> = (0..len).map(|i| (i * 13 + key_len) as u8).collect();
-                            let expected = mac.clone().chain_update(&input).finalize().into_bytes();
+                            let expected = hmac012::Mac::finalize(hmac012::Mac::chain_update(mac.clone(), &input)).into_bytes();
                             assert_eq!(pads.tag(&input).as_slice(), expected.as_slice(), "key {key_len}, input {len}");
                             let mut tag = expected.to_vec();
                             assert!(pads.verify(&input, &tag));
@@ -444,8 +454,18 @@ mod tests {
                 fn refuse_tags_of_other_lengths() {
                     let pads = <$pads>::new(&[7u8; $tag]);
                     let tag = pads.tag(b"a.b");
-                    for len in [0usize, 1, 4, 8, 16, $tag - 1] {
-                        assert!(!pads.verify(b"a.b", &tag[..len]), "{len} bytes");
+                    // Shorter, and the other widths' tags (the start of this one, or it with zeros after).
+                    for len in [0usize, 1, 4, 8, 16, $tag - 1, 32, 48] {
+                        if len < $tag {
+                            assert!(!pads.verify(b"a.b", &tag[..len]), "{len} bytes");
+                        }
+                    }
+                    for len in [48usize, 64, $tag + 8] {
+                        if len > $tag {
+                            let mut longer = tag.to_vec();
+                            longer.resize(len, 0);
+                            assert!(!pads.verify(b"a.b", &longer), "{len} bytes");
+                        }
                     }
                     let mut longer = tag.to_vec();
                     longer.push(0);
@@ -476,7 +496,7 @@ mod tests {
         };
     }
 
-    pads_tests!(sha256_pads, Sha256Pads, Sha256, Algorithm::HS256, block: 64, tag: 32, rfc_4231: [
+    pads_tests!(sha256_pads, Sha256Pads, Sha256, sha2_010::Sha256, Algorithm::HS256, block: 64, tag: 32, rfc_4231: [
         "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7",
         "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
         "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe",
@@ -486,7 +506,7 @@ mod tests {
         "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2",
     ]);
 
-    pads_tests!(sha384_pads, Sha384Pads, Sha384, Algorithm::HS384, block: 128, tag: 48, rfc_4231: [
+    pads_tests!(sha384_pads, Sha384Pads, Sha384, sha2_010::Sha384, Algorithm::HS384, block: 128, tag: 48, rfc_4231: [
         "afd03944d84895626b0825f4ab46907f15f9dadbe4101ec682aa034c7cebc59cfaea9ea9076ede7f4af152e8b2fa9cb6",
         "af45d2e376484031617f78d2b58a6b1b9c7ef464f5a01b47e42ec3736322445e8e2240ca5e69e2c78b3239ecfab21649",
         "88062608d3e6ad8a0aa2ace014c8a86f0aa635d947ac9febe83ef4e55966144b2a5ab39dc13814b94e3ab6e101a34f27",
@@ -496,7 +516,7 @@ mod tests {
         "6617178e941f020d351e2f254e8fd32c602420feb0b8fb9adccebb82461e99c5a678cc31e799176d3860e6110c46523e",
     ]);
 
-    pads_tests!(sha512_pads, Sha512Pads, Sha512, Algorithm::HS512, block: 128, tag: 64, rfc_4231: [
+    pads_tests!(sha512_pads, Sha512Pads, Sha512, sha2_010::Sha512, Algorithm::HS512, block: 128, tag: 64, rfc_4231: [
         "87aa7cdea5ef619d4ff0b4241a1d6cb02379f4e2ce4ec2787ad0b30545e17cdedaa833b7d6b8a702038b274eaea3f4e4be9d914eeb61f1702e696c203a126854",
         "164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea2505549758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737",
         "fa73b0089d56a284efb0f0756c890be9b1b5dbdd8ee81a3655f83e33b2279d39bf3e848279a722c806b485a47e67c807b946a337bee8942674278859e13292fb",
@@ -505,6 +525,35 @@ mod tests {
         "80b24263c7c1a3ebb71493c1dd7be8b49b46d1f41b4aeec1121b013783f8f3526b56d037e05f2598bd0fd2215d6a1e5295e64f73f63f0aec8b915a985d786598",
         "e37b6a775dc87dbaa4dfa9f96e5e3ffddebd71f8867289865df5a32d20cdc944b6022cac3c4982b10d5eeb55c3e4de15134676fb6de0446065c97440fa8c6a58",
     ]);
+
+    /// A signature of another width's length (well-formed base64url, 43, 64 or 86 characters)
+    /// is refused by every key before it is decoded.
+    #[test]
+    fn signatures_of_another_width_are_refused() {
+        let algs = [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512];
+        let keys: Vec<HmacKey> = algs
+            .iter()
+            .map(|alg| HmacKey::new(*alg, &[9u8; 64]).unwrap())
+            .collect();
+        for signer in &keys {
+            let mut signed = String::from("a.b");
+            signer.sign_in_place_after_dot(&mut signed);
+            let signature = signed.split_off(4);
+            for verifier in &keys {
+                let same = signer.tag_len() == verifier.tag_len();
+                assert_eq!(verifier.verify(b"a.b", &signature), same);
+                // The verifier's own length, made of the other's signature cut or padded.
+                let mut fitted = signature.clone();
+                fitted.truncate(encoded_len(verifier.tag_len()));
+                while fitted.len() < encoded_len(verifier.tag_len()) {
+                    fitted.push('A');
+                }
+                if !same {
+                    assert!(!verifier.verify(b"a.b", &fitted));
+                }
+            }
+        }
+    }
 
     #[test]
     fn sign_and_verify_agree_for_every_size() {
