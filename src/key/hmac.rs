@@ -1,6 +1,5 @@
 //! HMAC keys (RFC 7518 §3.2): keyed once, cloned per use, compared in constant time.
 
-use hmac::{Hmac, KeyInit, Mac};
 use sha2::block_api::{compress256, compress512};
 use sha2::{Digest as _, Sha256, Sha384, Sha512};
 use subtle::ConstantTimeEq as _;
@@ -10,14 +9,12 @@ use crate::{Algorithm, ConfigError};
 use base64::Engine as _;
 
 /// A pre-keyed HMAC state: `ipad`/`opad` blocks are absorbed at construction, so signing and
-/// verifying clone the state instead of re-keying.
+/// verifying copy the two states instead of re-keying.
 #[derive(Clone)]
 pub(crate) enum HmacKey {
-    /// Signing goes through the `hmac` crate, verification through the `Pads`: every token the
-    /// crate signs and verifies checks one against the other.
-    S256(Hmac<Sha256>, Sha256Pads),
-    S384(Hmac<Sha384>, Sha384Pads),
-    S512(Hmac<Sha512>, Sha512Pads),
+    S256(Sha256Pads),
+    S384(Sha384Pads),
+    S512(Sha512Pads),
 }
 
 /// The largest HMAC output, in bytes.
@@ -35,25 +32,10 @@ impl HmacKey {
                 actual: secret.len(),
             });
         }
-        // HMAC accepts keys of any length, so these cannot fail; map defensively anyway.
-        let invalid = |_| ConfigError::KeyTooShort {
-            algorithm: alg,
-            min_bytes: min,
-            actual: secret.len(),
-        };
         Ok(match alg {
-            Algorithm::HS256 => Self::S256(
-                Hmac::new_from_slice(secret).map_err(invalid)?,
-                Sha256Pads::new(secret),
-            ),
-            Algorithm::HS384 => Self::S384(
-                Hmac::new_from_slice(secret).map_err(invalid)?,
-                Sha384Pads::new(secret),
-            ),
-            Algorithm::HS512 => Self::S512(
-                Hmac::new_from_slice(secret).map_err(invalid)?,
-                Sha512Pads::new(secret),
-            ),
+            Algorithm::HS256 => Self::S256(Sha256Pads::new(secret)),
+            Algorithm::HS384 => Self::S384(Sha384Pads::new(secret)),
+            Algorithm::HS512 => Self::S512(Sha512Pads::new(secret)),
             _ => return Err(ConfigError::WrongKeyType { algorithm: alg }),
         })
     }
@@ -74,9 +56,9 @@ impl HmacKey {
         }
         let tag = &*tag;
         match self {
-            Self::S256(_, pads) => pads.verify(input, tag),
-            Self::S384(_, pads) => pads.verify(input, tag),
-            Self::S512(_, pads) => pads.verify(input, tag),
+            Self::S256(pads) => pads.verify(input, tag),
+            Self::S384(pads) => pads.verify(input, tag),
+            Self::S512(pads) => pads.verify(input, tag),
         }
     }
 
@@ -87,9 +69,9 @@ impl HmacKey {
         let n = self.tag_len();
         let mut put = |bytes: &[u8]| tag.iter_mut().zip(bytes).for_each(|(d, s)| *d = *s);
         match self {
-            Self::S256(m, _) => put(&m.clone().chain_update(out.as_bytes()).finalize().into_bytes()),
-            Self::S384(m, _) => put(&m.clone().chain_update(out.as_bytes()).finalize().into_bytes()),
-            Self::S512(m, _) => put(&m.clone().chain_update(out.as_bytes()).finalize().into_bytes()),
+            Self::S256(pads) => put(&pads.tag(out.as_bytes())),
+            Self::S384(pads) => put(&pads.tag(out.as_bytes())),
+            Self::S512(pads) => put(&pads.tag(out.as_bytes())),
         }
         out.push('.');
         B64.encode_string(tag.get(..n).unwrap_or(&tag), out);
@@ -97,16 +79,16 @@ impl HmacKey {
 
     pub(crate) const fn tag_len(&self) -> usize {
         match self {
-            Self::S256(..) => 32,
-            Self::S384(..) => 48,
-            Self::S512(..) => 64,
+            Self::S256(_) => 32,
+            Self::S384(_) => 48,
+            Self::S512(_) => 64,
         }
     }
 }
 
-/// HMAC (RFC 2104) on a SHA-2 compression function, for verification: the states after the
-/// `ipad` and `opad` blocks are kept, and a tag compresses the input's whole blocks where they
-/// lie, then its padded last block and the outer block from the stack. The `hmac` crate
+/// HMAC (RFC 2104) on a SHA-2 compression function: the states after the `ipad` and `opad`
+/// blocks are kept, and a tag compresses the input's whole blocks where they lie, then its
+/// padded last block and the outer block from the stack. The `hmac` crate
 /// buffers every block and moves its state through each step; this copies the state (32 or 64
 /// bytes) and the input's last partial block, nothing else.
 ///
@@ -202,11 +184,11 @@ macro_rules! compression_hmac {
                 diff.ct_eq(&0).into()
             }
 
-            /// The tag of `input`.
-            #[cfg(test)]
+            /// The tag of `input` (all zeros if a block could not be laid out, which
+            /// `outer_state` never answers).
             fn tag(&self, input: &[u8]) -> [u8; $tag] {
                 let mut tag = [0u8; $tag];
-                let outer = self.outer_state(input).unwrap();
+                let outer = self.outer_state(input).unwrap_or([0; 8]);
                 tag.chunks_exact_mut(Self::WORD)
                     .zip(outer)
                     .for_each(|(t, w)| t.copy_from_slice(&w.to_be_bytes()));
@@ -347,6 +329,7 @@ pub(crate) const fn min_secret_len(alg: Algorithm) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hmac::{Hmac, KeyInit, Mac};
 
     #[test]
     fn short_secrets_are_a_config_error_not_a_panic() {
