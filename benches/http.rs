@@ -13,8 +13,8 @@
 //!   `MapRequestLayer` handing the request on): what axum's wrapping of any route layer costs
 //!   by itself, and so is part of every middleware's figure above;
 //! - `insert+Claims<T>`: the `tower-jwt-auth` route with no token work at all: a `route_layer`
-//!   that inserts a clone of ready-made claims into the extensions, the handler taking
-//!   `Claims<T>` as above. Finding, decoding and verifying the token is all that the
+//!   that inserts claims built for each request into the extensions (the same five strings
+//!   that the layer's reader allocates), the handler taking `Claims<T>` as above. Finding, decoding and verifying the token is all that the
 //!   `tower-jwt-auth` route does beyond it, so this is the most that any layer verifying each
 //!   request into owned claims could reach through this API.
 //!
