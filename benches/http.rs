@@ -14,9 +14,10 @@
 //!   by itself, and so is part of every middleware's figure above;
 //! - `insert+Claims<T>`: the `tower-jwt-auth` route with no token work at all: a `route_layer`
 //!   that inserts claims built for each request into the extensions (the same five strings
-//!   that the layer's reader allocates), the handler taking `Claims<T>` as above. Finding, decoding and verifying the token is all that the
-//!   `tower-jwt-auth` route does beyond it, so this is the most that any layer verifying each
-//!   request into owned claims could reach through this API.
+//!   that the layer's reader allocates), the handler taking `Claims<T>` as above. Finding,
+//!   decoding and verifying the token is all that the `tower-jwt-auth` route does beyond it,
+//!   so this is the most that any layer verifying each request into owned claims could reach
+//!   through this API.
 //!
 //! The answers all have the same length. The generator is cheap on purpose (pipelined
 //! requests written once, answers counted by length), so that the server's core is the limit:
